@@ -1,0 +1,1 @@
+"""lamina: NumPy-on-XLA arrays and composable function transformations."""

@@ -1,0 +1,1 @@
+"""The only package (with interpreters/lowering.py) that touches jaxlib."""

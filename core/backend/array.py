@@ -1,0 +1,229 @@
+"""`lamina.Array`: an immutable array whose data lives on a device.
+
+Operators and most methods (`+`, `@`, indexing, `.at`, `.reshape`, `.sum`...) are
+installed by `lamina.numpy._array_methods`, on `Array` and `Tracer` alike, so the core
+never imports `lamina.numpy`. Host reads are zero-copy DLPack views (JAXLIB_FACTS §1),
+read-only like jax's.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import ml_dtypes
+import numpy as np
+
+from lamina import dtypes
+from lamina.backend import _jaxlib
+from lamina.backend.client import Device, default_device
+from lamina.errors import DeletedArrayError
+from lamina.ir import AbstractArray
+
+_BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+
+
+class Array:
+    """A device-backed array (the type of every concrete lamina value)."""
+
+    __slots__ = ("_buf", "aval", "_device", "_npy", "__weakref__")
+    __array_priority__ = 100
+
+    _buf: Any
+    aval: AbstractArray
+    _device: Device
+    _npy: np.ndarray | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("lamina.Array cannot be constructed directly; use "
+                        "lamina.numpy.asarray(x) or lamina.device_put(x)")
+
+    @classmethod
+    def _from_buffer(cls, buf: Any, aval: AbstractArray, device: Device) -> "Array":
+        self = object.__new__(cls)
+        self._buf = buf
+        self.aval = aval
+        self._device = device
+        self._npy = None
+        return self
+
+    # -- metadata --------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval.dtype
+
+    @property
+    def weak_type(self) -> bool:
+        return self.aval.weak_type
+
+    @property
+    def ndim(self) -> int:
+        return self.aval.ndim
+
+    @property
+    def size(self) -> int:
+        return self.aval.size
+
+    @property
+    def itemsize(self) -> int:
+        return self.aval.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.itemsize
+
+    @property
+    def device(self) -> Device:
+        """The device holding this array."""
+        return self._device
+
+    def devices(self) -> set[Device]:
+        return {self._device}
+
+    def is_deleted(self) -> bool:
+        return self._buf is None or self._buf.is_deleted()
+
+    def delete(self) -> None:
+        """Free the device memory now; later uses raise `DeletedArrayError`."""
+        if self._buf is not None:
+            self._buf.delete()
+        self._buf = None
+        self._npy = None
+
+    def block_until_ready(self) -> "Array":
+        self._check_alive()
+        self._buf.block_until_ready()
+        return self
+
+    def _check_alive(self) -> None:
+        if self.is_deleted():
+            raise DeletedArrayError(f"Array {self.aval.str_short()} has been deleted (or donated "
+                                    "to a jitted call) and cannot be used again")
+
+    # -- host access -----------------------------------------------------------------
+
+    def _value(self) -> np.ndarray:
+        """A read-only numpy view of the data (cached)."""
+        npy = self._npy
+        if npy is None:
+            self._check_alive()
+            if self.aval.dtype == _BFLOAT16:
+                npy = _jaxlib.host_view(_bitcast_to_uint16(self)._buf).view(_BFLOAT16)
+            else:
+                npy = _jaxlib.host_view(self._buf)
+            self._npy = npy
+        return npy
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        value = self._value()
+        if dtype is not None and np.dtype(dtype) != value.dtype:
+            return value.astype(dtype)
+        if copy:
+            return value.copy()
+        return value
+
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None,
+                   dl_device: Any = None, copy: bool | None = None) -> Any:
+        self._check_alive()
+        return _jaxlib.dlpack_capsule(self._buf)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)  # kDLCPU
+
+    def item(self, *args: Any) -> Any:
+        return self._value().item(*args)
+
+    def tolist(self) -> Any:
+        return self._value().tolist()
+
+    def __reduce__(self) -> Any:
+        return (_array_from_pickle, (np.array(self._value()), self.weak_type))
+
+    # -- Python protocols on concrete values -------------------------------------------
+
+    def __bool__(self) -> bool:
+        return bool(self._value())
+
+    def __int__(self) -> int:
+        return int(self._value())
+
+    def __float__(self) -> float:
+        return float(self._value())
+
+    def __complex__(self) -> complex:
+        return complex(self._value())
+
+    def __index__(self) -> int:
+        if not dtypes.is_integer(self.dtype) and not dtypes.is_bool(self.dtype):
+            raise TypeError(f"only integer arrays can be used as an index, got {self.aval.str_short()}")
+        return int(self._value())
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object (a 0-d array)")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator["Array"]:
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))  # type: ignore[index]
+
+    def __hash__(self) -> int:
+        raise TypeError(f"unhashable type: lamina.Array {self.aval.str_short()}; "
+                        "use a tuple or x.item() as a dict key")
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0:
+            return format(self._value()[()], spec)
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        if self.is_deleted():
+            return f"Array(<deleted>, {self.aval.str_short()})"
+        extra = f", dtype={self.dtype.name}" + (", weak_type=True" if self.weak_type else "")
+        body = np.array2string(self._value(), separator=", ", prefix="Array(",
+                               suffix=extra + ")")
+        return f"Array({body}{extra})"
+
+    def __str__(self) -> str:
+        return str(self._value())
+
+
+def _array_from_pickle(value: np.ndarray, weak_type: bool) -> Array:
+    return device_put_host(value, weak_type=weak_type)
+
+
+def device_put_host(value: Any, device: Device | None = None, *, dtype: Any = None,
+                    weak_type: bool = False) -> Array:
+    """Copy a host value (numpy array, numpy or Python scalar) to a device Array.
+
+    The dtype is canonicalised (64-bit becomes 32-bit unless x64 is enabled).
+    """
+    device = device or default_device()
+    if dtype is None:
+        dtype = dtypes.dtype_of(value)
+    dtype = dtypes.canonicalize_dtype(dtype)
+    host = np.asarray(value)
+    if host.dtype != dtype:
+        host = host.astype(dtype)
+    aval = AbstractArray(host.shape, dtype, weak_type)
+    buf = _jaxlib.device_put(host, aval, device)
+    return Array._from_buffer(buf, aval, device)
+
+
+def _bitcast_to_uint16(x: Array) -> Array:
+    # DLPack has no bfloat16 that numpy accepts; bitcast on the device and reinterpret.
+    from lamina.backend.compile import Executable, compile_module
+    from lamina.interpreters.lowering import tensor_type
+    out = AbstractArray(x.shape, np.uint16)
+    text = "\n".join([
+        "module @bf16_to_u16 {",
+        f"  func.func public @main(%x: {tensor_type(x.aval)}) -> ({tensor_type(out)}) {{",
+        f'    %0 = "stablehlo.bitcast_convert"(%x) : ({tensor_type(x.aval)}) -> ({tensor_type(out)})',
+        f'    "func.return"(%0) : ({tensor_type(out)}) -> ()',
+        "  }", "}"])
+    exe = Executable(compile_module(text, x.device), [x.aval], [out], x.device)
+    return exe([x])[0]

@@ -1,0 +1,69 @@
+"""Process-wide flags, read from the environment once and changeable at run time.
+
+| flag           | environment variable       | default |
+|----------------|----------------------------|---------|
+| enable_x64     | LAMINA_ENABLE_X64=1        | False   |
+| enable_checks  | LAMINA_ENABLE_CHECKS=1     | False   |
+| debug          | LAMINA_DEBUG=<level>       | 0       |
+
+`lamina.config.update("enable_x64", True)` mirrors `jax.config.update`. Caches that
+depend on a flag (dtype canonicalisation, compiled executables) key on its value, so
+flipping a flag never returns a stale result.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any, Iterator
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"environment variable {name}={value!r}: expected 1/0, true/false, yes/no or on/off")
+
+
+class Config:
+    """Holds lamina's flags as attributes (`lamina.config.enable_x64`)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {
+            "enable_x64": _env_bool("LAMINA_ENABLE_X64"),
+            "enable_checks": _env_bool("LAMINA_ENABLE_CHECKS"),
+            "debug": int(os.environ.get("LAMINA_DEBUG", "0") or 0),
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(f"lamina.config has no flag {name!r}") from None
+
+    def update(self, name: str, value: Any) -> None:
+        """Set flag `name` (one of `lamina.config.flags()`) to `value`."""
+        if name not in self._values:
+            raise ValueError(f"lamina.config.update: unknown flag {name!r}; known flags: {sorted(self._values)}")
+        self._values[name] = value
+
+    def flags(self) -> dict[str, Any]:
+        """A copy of every flag's current value."""
+        return dict(self._values)
+
+    @contextlib.contextmanager
+    def override(self, **values: Any) -> Iterator[None]:
+        """Temporarily set flags: `with lamina.config.override(enable_x64=True): ...`."""
+        old = {k: self._values[k] for k in values if k in self._values}
+        for k, v in values.items():
+            self.update(k, v)
+        try:
+            yield
+        finally:
+            self._values.update(old)
+
+
+config = Config()

@@ -1,0 +1,1 @@
+"""Interpreters: one module per transformation, each owning its rule table."""

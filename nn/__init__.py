@@ -1,0 +1,1 @@
+"""lamina.nn: Flax-like modules with explicit parameter pytrees (not yet implemented)."""

@@ -1,0 +1,1 @@
+"""lamina.optim: Optax-compatible gradient transformations (not yet implemented)."""

@@ -1,0 +1,30 @@
+"""Test environment: checks on, x64 off, a fixed-seed rng, and a guard that fails any
+test which leaves lamina's global config changed."""
+import os
+
+os.environ.setdefault("LAMINA_ENABLE_CHECKS", "1")
+# Collective programs must fail fast instead of deadlocking the 2-core CI box.
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_cpu_collective_call_warn_stuck_timeout_seconds=2 "
+    "--xla_cpu_collective_call_terminate_timeout_seconds=4 "
+    "--xla_cpu_collective_timeout_seconds=4")
+# The jax oracle runs on the CPU only.
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _config_unchanged():
+    from lamina.config import config
+    before = config.flags()
+    yield
+    after = config.flags()
+    assert before == after, f"test changed lamina's global config: {before} -> {after}"

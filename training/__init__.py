@@ -1,0 +1,1 @@
+"""lamina.training: YAML-driven training loop (not yet implemented)."""
