@@ -1,1 +1,27 @@
-"""lamina: NumPy-on-XLA arrays and composable function transformations."""
+"""lamina: NumPy-on-XLA arrays and composable function transformations.
+
+The public surface mirrors `jax`: `lamina.numpy` ≈ `jax.numpy`, `lamina.lax` ≈
+`jax.lax`, `lamina.tree_util` ≈ `jax.tree_util`, and the device functions below.
+"""
+from lamina.config import config as config
+from lamina.backend.array import Array as Array
+from lamina.backend.client import (
+    default_backend as default_backend,
+    device_count as device_count,
+    devices as devices,
+    local_device_count as local_device_count,
+    local_devices as local_devices,
+)
+from lamina.ir import ShapeDtypeStruct as ShapeDtypeStruct
+from lamina._device_api import (
+    block_until_ready as block_until_ready,
+    device_get as device_get,
+    device_put as device_put,
+)
+from lamina import dtypes as dtypes
+from lamina import errors as errors
+from lamina import tree_util as tree_util
+from lamina import lax as lax
+from lamina import numpy as numpy
+
+__version__ = "0.1.0.dev0"

@@ -268,6 +268,8 @@ def pretty_print(program: Program) -> str:
             return v.name
         return repr(v)
 
+    for v in [*program.constvars, *program.invars]:  # name binders in reading order
+        name(v)
     lines = []
     for eqn in program.eqns:
         outs = " ".join(binder(v) for v in eqn.outvars)

@@ -214,6 +214,29 @@ def device_put_host(value: Any, device: Device | None = None, *, dtype: Any = No
     return Array._from_buffer(buf, aval, device)
 
 
+_SCALAR_CACHE_SIZE = 4096
+_scalar_cache: dict[tuple[Any, ...], Array] = {}
+
+
+def scalar_to_device(value: Any, dtype: Any, weak_type: bool) -> Array:
+    """A 0-d device Array holding `value`, cached: eager code like `x * 2.0` reuses
+    the constant instead of paying a host-to-device transfer per call.
+
+    Keyed by the value's bytes, so 0.0 and -0.0 (equal as Python keys) stay distinct.
+    Arrays are immutable, so sharing one is safe; the cache is cleared when full.
+    """
+    host = np.asarray(value, dtype)
+    key = (host.dtype, weak_type, host.tobytes())
+    cached = _scalar_cache.get(key)
+    if cached is not None and not cached.is_deleted():
+        return cached
+    if len(_scalar_cache) >= _SCALAR_CACHE_SIZE:
+        _scalar_cache.clear()
+    array = device_put_host(host, weak_type=weak_type)
+    _scalar_cache[key] = array
+    return array
+
+
 def _bitcast_to_uint16(x: Array) -> Array:
     # DLPack has no bfloat16 that numpy accepts; bitcast on the device and reinterpret.
     from lamina.backend.compile import Executable, compile_module

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from lamina import config as _config_module
-from lamina.backend.array import Array, device_put_host
+import numpy as np
+
+from lamina import dtypes
+from lamina.backend.array import Array, device_put_host, scalar_to_device
 from lamina.backend.client import Device, default_device
 from lamina.backend.compile import Executable, compile_module
+from lamina.config import config as _config
 from lamina.errors import EscapedTracerError
 from lamina.ir import Eqn, Primitive, Program, Trace, Tracer, Var, typecheck
 
-_config = _config_module.config
 _executables: dict[tuple[Any, ...], Executable] = {}
 
 
@@ -32,8 +34,11 @@ def to_array(x: Any) -> Array:
             f"a traced value {x.aval.str_short()} from {type(x._trace).__name__} reached eager "
             "evaluation: it escaped the transformation that created it (stored in a global "
             "or an object during tracing?). Return it from the transformed function instead.")
-    from lamina import dtypes
-    return device_put_host(x, weak_type=dtypes.is_python_scalar(x))
+    if dtypes.is_python_scalar(x):
+        return scalar_to_device(x, dtypes.dtype_of(x), True)
+    if isinstance(x, np.ndarray) and x.ndim == 0 or isinstance(x, np.generic):
+        return scalar_to_device(x, dtypes.canonicalize_dtype(x.dtype), False)
+    return device_put_host(x)
 
 
 def single_primitive_program(primitive: Primitive, in_avals: Sequence[Any],
