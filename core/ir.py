@@ -80,7 +80,8 @@ def shaped_abstractify(x: Any) -> AbstractArray:
     if isinstance(aval, AbstractArray):
         return aval
     if dtypes.is_python_scalar(x):
-        return AbstractArray((), dtypes.dtype_of(x), weak_type=True)
+        # NOTE: Python bools are not weak in jax; ints, floats and complexes are.
+        return AbstractArray((), dtypes.dtype_of(x), weak_type=dtypes.is_weakly_typed(x))
     if isinstance(x, (np.ndarray, np.generic)):
         return AbstractArray(x.shape, dtypes.canonicalize_dtype(x.dtype))
     shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)

@@ -35,7 +35,7 @@ def to_array(x: Any) -> Array:
             "evaluation: it escaped the transformation that created it (stored in a global "
             "or an object during tracing?). Return it from the transformed function instead.")
     if dtypes.is_python_scalar(x):
-        return scalar_to_device(x, dtypes.dtype_of(x), True)
+        return scalar_to_device(x, dtypes.dtype_of(x), dtypes.is_weakly_typed(x))
     if isinstance(x, np.ndarray) and x.ndim == 0 or isinstance(x, np.generic):
         return scalar_to_device(x, dtypes.canonicalize_dtype(x.dtype), False)
     return device_put_host(x)

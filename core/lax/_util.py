@@ -8,6 +8,7 @@ import numpy as np
 
 from lamina import dtypes
 from lamina.backend.array import Array
+from lamina.errors import ConcretizationError
 from lamina.ir import AbstractArray, Tracer, shaped_abstractify
 
 ArrayLike = Any  # Array | Tracer | np.ndarray | np.generic | bool | int | float | complex
@@ -61,6 +62,8 @@ def canonicalize_shape(shape: Any, fun_name: str) -> Shape:
         shape = (shape,)
     try:
         out = tuple(int(operator_index(d)) for d in shape)
+    except ConcretizationError:
+        raise
     except TypeError as e:
         raise TypeError(f"{fun_name}: shape must be a sequence of integers, got {shape!r} ({e})") from None
     if any(d < 0 for d in out):

@@ -44,7 +44,7 @@ def asarray(x: ArrayLike, dtype: Any = None) -> Any:
         return _stack_nested(x, dtype)
     if dtypes.is_python_scalar(x):
         if dtype is None:
-            return device_put_host(x, weak_type=True)
+            return scalar_to_device(x, dtypes.dtype_of(x), dtypes.is_weakly_typed(x))
         return device_put_host(np.asarray(x, dtype), weak_type=False)
     try:
         host = np.asarray(x)
