@@ -7,7 +7,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from lamina import dtypes
-from lamina.backend.array import Array
+from lamina.backend.array import Array, scalar_to_device
 from lamina.errors import ConcretizationError
 from lamina.ir import AbstractArray, Tracer, shaped_abstractify
 
@@ -96,12 +96,12 @@ def convert_python_scalars(fun_name: str, *args: ArrayLike) -> list[Any]:
 
     A scalar converts only to a dtype of its own kind that can hold it (`2` to int32 or
     uint8, `2.0` to any float, never `2` to float32: lax does not promote). Scalars
-    become weakly-typed 0-d numpy arrays; arrays and tracers pass through unchanged.
+    become cached weakly-typed 0-d Arrays; arrays and tracers pass through unchanged.
     """
     strong = [a for a in args if not dtypes.is_python_scalar(a)]
     if not strong:
-        dtype = dtypes.result_type(*args)
-        return [np.asarray(a, dtype) for a in args]
+        dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
+        return [scalar_to_device(a, dtype, weak) for a in args]
     dtype = aval_of(strong[0]).dtype
     out = []
     for a in args:
@@ -111,7 +111,7 @@ def convert_python_scalars(fun_name: str, *args: ArrayLike) -> list[Any]:
                     f"lax.{fun_name} requires arguments to have the same dtypes, got "
                     f"{dtype.name} and the Python scalar {a!r} ({dtypes.dtype_of(a).name}). "
                     f"lamina.numpy.{fun_name} promotes dtypes automatically.")
-            a = np.asarray(a, dtype)
+            a = scalar_to_device(a, dtype, True)
         out.append(a)
     return out
 

@@ -1,0 +1,937 @@
+"""Contractions: `dot_general` and `conv_general_dilated`, with jax.lax's wrappers.
+
+Both primitives lower to one StableHLO op (`stablehlo.dot_general`,
+`stablehlo.convolution`); the wrappers (`dot`, `batch_matmul`, `conv`,
+`conv_with_general_padding`, `conv_transpose`) only canonicalise arguments and bind one
+of the two primitives.
+"""
+from __future__ import annotations
+
+import enum
+import operator
+from typing import Any, NamedTuple, Sequence, Union
+
+import numpy as np
+
+from lamina import dtypes
+from lamina.interpreters import lowering
+from lamina.ir import AbstractArray, Primitive
+from lamina.lax._util import ArrayLike, DTypeLike, aval_of, check_arraylike, convert_python_scalars
+
+__all__ = [
+    "Precision",
+    "dot_general",
+    "dot",
+    "batch_matmul",
+    "ConvDimensionNumbers",
+    "conv_dimension_numbers",
+    "conv_general_permutations",
+    "conv_shape_tuple",
+    "conv_general_shape_tuple",
+    "conv_transpose_shape_tuple",
+    "padtype_to_pads",
+    "conv_general_dilated",
+    "conv",
+    "conv_with_general_padding",
+    "conv_transpose",
+]
+
+Array = Any  # lamina.Array or a Tracer
+
+
+# --------------------------------------------------------------------------------------
+# Precision
+# --------------------------------------------------------------------------------------
+
+
+class Precision(enum.Enum):
+    """How precisely a matrix multiply or convolution computes float32 inputs.
+
+    Members: `DEFAULT` (fastest; on TPU float32 is computed in one bfloat16 pass, on
+    recent GPUs in tensorfloat32), `HIGH` (three bfloat16 passes, or tensorfloat32) and
+    `HIGHEST` (full float32). The CPU backend ignores it. The strings accepted by jax
+    (`'default'`, `'fastest'`, `'bfloat16'`, `'high'`, `'bfloat16_3x'`,
+    `'tensorfloat32'`, `'highest'`, `'float32'`) name the same members.
+    """
+
+    DEFAULT = 0
+    HIGH = 1
+    HIGHEST = 2
+
+    @classmethod
+    def _missing_(cls, value: object) -> "Precision | None":
+        return _PRECISION_NAMES.get(value) if isinstance(value, str) else None
+
+    def __repr__(self) -> str:
+        return f"Precision.{self.name}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+_PRECISION_NAMES: dict[str, Precision] = {
+    "default": Precision.DEFAULT, "fastest": Precision.DEFAULT, "bfloat16": Precision.DEFAULT,
+    "high": Precision.HIGH, "bfloat16_3x": Precision.HIGH, "tensorfloat32": Precision.HIGH,
+    "highest": Precision.HIGHEST, "float32": Precision.HIGHEST,
+}
+
+PrecisionLike = Union[None, str, Precision, tuple[str, str], tuple[Precision, Precision]]
+CanonicalPrecision = Union[None, tuple[Precision, Precision]]
+
+
+def _one_precision(p: Any, fun_name: str) -> Precision:
+    if isinstance(p, Precision):
+        return p
+    if isinstance(p, str) and p.lower() in _PRECISION_NAMES:
+        return _PRECISION_NAMES[p.lower()]
+    if isinstance(p, str) and p.upper() in Precision.__members__:
+        return Precision[p.upper()]
+    raise ValueError(
+        f"lax.{fun_name}: precision must be None, a lax.Precision, one of the strings "
+        f"{sorted(_PRECISION_NAMES)}, or a pair of these (lhs, rhs), got {p!r}. "
+        "(jax's DotAlgorithm / DotAlgorithmPreset are not supported by lamina.)")
+
+
+def canonicalize_precision(precision: PrecisionLike, fun_name: str = "dot_general"
+                           ) -> CanonicalPrecision:
+    """None, or one `Precision` per operand as a pair (a hashable primitive parameter)."""
+    if precision is None:
+        return None
+    if isinstance(precision, (list, tuple)):
+        if len(precision) != 2:
+            raise ValueError(f"lax.{fun_name}: a precision pair must have two entries "
+                             f"(lhs, rhs), got {precision!r}")
+        return (_one_precision(precision[0], fun_name), _one_precision(precision[1], fun_name))
+    p = _one_precision(precision, fun_name)
+    return (p, p)
+
+
+def _precision_attr(precision: CanonicalPrecision) -> str:
+    lhs, rhs = precision if precision is not None else (Precision.DEFAULT, Precision.DEFAULT)
+    return f"[#stablehlo<precision {lhs.name}>, #stablehlo<precision {rhs.name}>]"
+
+
+# --------------------------------------------------------------------------------------
+# Helpers shared by both primitives
+# --------------------------------------------------------------------------------------
+
+
+def _operands(fun_name: str, lhs: ArrayLike, rhs: ArrayLike) -> tuple[Any, Any]:
+    check_arraylike(f"lax.{fun_name}", lhs, rhs)
+    if dtypes.is_python_scalar(lhs) and dtypes.is_python_scalar(rhs):
+        return lhs, rhs  # both stay weakly typed
+    lhs, rhs = convert_python_scalars(fun_name, lhs, rhs)
+    return lhs, rhs
+
+
+def _preferred_dtype(preferred_element_type: DTypeLike | None, fun_name: str) -> np.dtype | None:
+    if preferred_element_type is None:
+        return None
+    return dtypes.check_user_dtype_supported(preferred_element_type, f"lax.{fun_name}")
+
+
+def _bit_width(dtype: np.dtype) -> int:
+    return 1 if dtypes.is_bool(dtype) else 8 * (dtype.itemsize // (2 if dtypes.is_complex(dtype)
+                                                                  else 1))
+
+
+def _int_tuple(values: Any, what: str, fun_name: str) -> tuple[int, ...]:
+    if isinstance(values, (int, np.integer)):
+        values = (values,)
+    try:
+        return tuple(operator.index(v) for v in values)
+    except TypeError:
+        raise TypeError(f"lax.{fun_name}: {what} must be a sequence of integers, "
+                        f"got {values!r}") from None
+
+
+def _convert(ctx: lowering.RuleContext, value: lowering.Value, aval: AbstractArray,
+             dtype: np.dtype) -> lowering.Value:
+    if aval.dtype == dtype:
+        return value
+    return ctx.op("stablehlo.convert", [value], aval.update(dtype=dtype, weak_type=False))
+
+
+def _pair(a: AbstractArray, b: AbstractArray) -> str:
+    return f"lhs {a.str_short()} and rhs {b.str_short()}"
+
+
+# --------------------------------------------------------------------------------------
+# dot_general
+# --------------------------------------------------------------------------------------
+
+DotDimensionNumbers = tuple[tuple[tuple[int, ...], tuple[int, ...]],
+                            tuple[tuple[int, ...], tuple[int, ...]]]
+
+dot_general_p = Primitive("dot_general")
+
+
+def _canonicalize_dot_dnums(dimension_numbers: Any, lhs_ndim: int, rhs_ndim: int,
+                            fun_name: str) -> DotDimensionNumbers:
+    try:
+        (lc, rc), (lb, rb) = dimension_numbers
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"lax.{fun_name}: dimension_numbers must have the form ((lhs_contracting, "
+            f"rhs_contracting), (lhs_batch, rhs_batch)), got {dimension_numbers!r}") from None
+
+    def fix(dims: Any, ndim: int, what: str) -> tuple[int, ...]:
+        # NOTE: negative dimensions are normalised here (jax rejects them); anything
+        # still out of range is reported by the abstract-evaluation rule.
+        return tuple(d + ndim if -ndim <= d < 0 else d
+                     for d in _int_tuple(dims, what, fun_name))
+
+    return ((fix(lc, lhs_ndim, "lhs_contracting"), fix(rc, rhs_ndim, "rhs_contracting")),
+            (fix(lb, lhs_ndim, "lhs_batch"), fix(rb, rhs_ndim, "rhs_batch")))
+
+
+def dot_general(lhs: ArrayLike, rhs: ArrayLike, dimension_numbers: Any,
+                precision: PrecisionLike = None,
+                preferred_element_type: DTypeLike | None = None) -> Array:
+    """General tensor contraction (XLA's DotGeneral).
+
+    Args:
+        lhs: an array.
+        rhs: an array.
+        dimension_numbers: `((lhs_contracting, rhs_contracting), (lhs_batch,
+            rhs_batch))`, each a sequence of dimension numbers. Contracting dimensions
+            are summed over; batch dimensions are matched elementwise.
+        precision: None, a `Precision` (or its string name), or a pair of them for
+            (lhs, rhs).
+        preferred_element_type: the result dtype, e.g. `int32` for int8 inputs or
+            `float32` for bfloat16 inputs, so that the sum is accumulated (and
+            returned) in a wider type.
+
+    Returns:
+        An array whose dimensions are the batch dimensions (in `lhs_batch` order), then
+        the free dimensions of `lhs`, then the free dimensions of `rhs`. Its dtype is
+        `preferred_element_type`, or the wider of the two input dtypes.
+
+    >>> import numpy as np
+    >>> x = np.ones((2, 3, 4), np.float32); y = np.ones((2, 4, 5), np.float32)
+    >>> dot_general(x, y, (((2,), (1,)), ((0,), (0,)))).shape
+    (2, 3, 5)
+    """
+    lhs, rhs = _operands("dot_general", lhs, rhs)
+    dnums = _canonicalize_dot_dnums(dimension_numbers, aval_of(lhs).ndim, aval_of(rhs).ndim,
+                                    "dot_general")
+    return dot_general_p.bind(
+        lhs, rhs, dimension_numbers=dnums,
+        precision=canonicalize_precision(precision, "dot_general"),
+        preferred_element_type=_preferred_dtype(preferred_element_type, "dot_general"))
+
+
+def _dot_type_rank(dtype: np.dtype) -> tuple[Any, ...]:
+    """XLA's order for mixed-dtype dots (primitive_util::HigherPrecisionType): complex
+    over real, then exponent range, mantissa, width, and signed over unsigned."""
+    base = dtypes.real_dtype(dtype) if dtypes.is_complex(dtype) else dtype
+    floating = dtypes.is_floating(base)
+    fi = dtypes.finfo(base) if floating else None
+    return (dtypes.is_complex(dtype), fi.maxexp if fi else -1, fi.nmant if fi else -1,
+            _bit_width(base), not dtypes.is_unsigned_integer(base))
+
+
+def _dot_result_dtype(name: str, lhs: AbstractArray, rhs: AbstractArray,
+                      preferred: np.dtype | None) -> np.dtype:
+    lrank, rrank = _dot_type_rank(lhs.dtype), _dot_type_rank(rhs.dtype)
+    if lrank == rrank and lhs.dtype != rhs.dtype:
+        raise TypeError(f"lax.{name}: cannot mix dtypes {lhs.dtype.name} and {rhs.dtype.name} "
+                        f"({_pair(lhs, rhs)}); convert one of them first")
+    result = lhs.dtype if lrank >= rrank else rhs.dtype
+    if preferred is None or preferred == result:
+        return result
+    if not dtypes.is_floating(result) and _bit_width(preferred) < _bit_width(result):
+        raise TypeError(f"lax.{name}: preferred_element_type {preferred.name} is narrower than "
+                        f"the result type {result.name} of {_pair(lhs, rhs)}")
+    # NOTE: stricter than jax, which lets a complex product silently drop its imaginary
+    # part when asked for a real preferred_element_type.
+    if dtypes.is_complex(result) and not dtypes.is_complex(preferred):
+        raise TypeError(f"lax.{name}: preferred_element_type {preferred.name} is real but the "
+                        f"product of {_pair(lhs, rhs)} is complex")
+    return preferred
+
+
+def _dot_general_abstract_eval(lhs: AbstractArray, rhs: AbstractArray, *,
+                               dimension_numbers: DotDimensionNumbers,
+                               precision: CanonicalPrecision,
+                               preferred_element_type: np.dtype | None) -> AbstractArray:
+    del precision
+    name = "lax.dot_general"
+    (lc, rc), (lb, rb) = dimension_numbers
+    for side, aval, dims in (("lhs", lhs, lc + lb), ("rhs", rhs, rc + rb)):
+        bad = [d for d in dims if not 0 <= d < aval.ndim]
+        if bad:
+            raise TypeError(f"{name}: {side} dimension numbers {bad} are out of range for "
+                            f"{side} {aval.str_short()} of rank {aval.ndim} "
+                            f"(dimension_numbers={dimension_numbers})")
+    if len(lb) != len(rb):
+        raise TypeError(f"{name}: lhs_batch {lb} and rhs_batch {rb} must have the same "
+                        f"length ({_pair(lhs, rhs)})")
+    if len(lc) != len(rc):
+        raise TypeError(f"{name}: lhs_contracting {lc} and rhs_contracting {rc} must have the "
+                        f"same length ({_pair(lhs, rhs)})")
+    for what, dims in (("lhs_batch", lb), ("rhs_batch", rb), ("lhs_contracting", lc),
+                       ("rhs_contracting", rc)):
+        if len(set(dims)) != len(dims):
+            raise TypeError(f"{name}: {what} dimensions {dims} must be distinct")
+    if set(lc) & set(lb) or set(rc) & set(rb):
+        raise TypeError(f"{name}: batch and contracting dimensions must be disjoint, got "
+                        f"dimension_numbers={dimension_numbers}")
+    lbs, rbs = tuple(lhs.shape[d] for d in lb), tuple(rhs.shape[d] for d in rb)
+    if lbs != rbs:
+        raise TypeError(f"{name}: batch dimensions must have equal sizes, got {lbs} and {rbs} "
+                        f"for {_pair(lhs, rhs)} with lhs_batch {lb}, rhs_batch {rb}")
+    lcs, rcs = tuple(lhs.shape[d] for d in lc), tuple(rhs.shape[d] for d in rc)
+    if lcs != rcs:
+        raise TypeError(f"{name}: contracting dimensions must have equal sizes, got {lcs} and "
+                        f"{rcs} for {_pair(lhs, rhs)} with lhs_contracting {lc}, "
+                        f"rhs_contracting {rc}")
+    dtype = _dot_result_dtype("dot_general", lhs, rhs, preferred_element_type)
+    lhs_free = tuple(s for i, s in enumerate(lhs.shape) if i not in lc and i not in lb)
+    rhs_free = tuple(s for i, s in enumerate(rhs.shape) if i not in rc and i not in rb)
+    weak = lhs.weak_type and rhs.weak_type and preferred_element_type is None
+    return AbstractArray(lbs + lhs_free + rhs_free, dtype, weak)
+
+
+dot_general_p.def_abstract_eval(_dot_general_abstract_eval)
+
+
+def _dot_dnums_attr(dimension_numbers: DotDimensionNumbers) -> str:
+    (lc, rc), (lb, rb) = dimension_numbers
+    fields = [(k, v) for k, v in (("lhs_batching_dimensions", lb), ("rhs_batching_dimensions", rb),
+                                  ("lhs_contracting_dimensions", lc),
+                                  ("rhs_contracting_dimensions", rc)) if v]
+    return "#stablehlo.dot<" + ", ".join(f"{k} = [{', '.join(map(str, v))}]"
+                                         for k, v in fields) + ">"
+
+
+def _dot_general_lower(ctx: lowering.RuleContext, lhs: lowering.Value, rhs: lowering.Value, *,
+                       dimension_numbers: DotDimensionNumbers, precision: CanonicalPrecision,
+                       preferred_element_type: np.dtype | None) -> lowering.Value:
+    del preferred_element_type  # the output aval carries it
+    lhs_aval, rhs_aval = ctx.avals_in
+    out = ctx.aval_out
+    if lhs_aval.dtype != rhs_aval.dtype:
+        # NOTE: XLA's CPU and GPU backends do not compile every mixed-dtype dot that
+        # its type system accepts, so (as jax does) both sides are converted first.
+        lhs = _convert(ctx, lhs, lhs_aval, out.dtype)
+        rhs = _convert(ctx, rhs, rhs_aval, out.dtype)
+    return ctx.op("stablehlo.dot_general", [lhs, rhs], out.strip_weak_type(), {
+        "dot_dimension_numbers": _dot_dnums_attr(dimension_numbers),
+        "precision_config": _precision_attr(precision)})
+
+
+lowering.register_lowering(dot_general_p, _dot_general_lower)
+
+
+def dot(lhs: ArrayLike, rhs: ArrayLike, precision: PrecisionLike = None,
+        preferred_element_type: DTypeLike | None = None, *,
+        dimension_numbers: Any = None) -> Array:
+    """Vector/matrix dot product: `lhs @ rhs` for 1-D and 2-D operands.
+
+    Args:
+        lhs: a vector or matrix.
+        rhs: a vector or matrix whose first dimension matches `lhs`'s last.
+        precision: as in `dot_general`.
+        preferred_element_type: as in `dot_general`.
+        dimension_numbers: if given, `dot` is `dot_general` (jax 0.10's signature).
+
+    Returns:
+        The contraction of the last dimension of `lhs` with the first of `rhs`.
+
+    >>> import numpy as np
+    >>> dot(np.ones((2, 3), np.float32), np.ones(3, np.float32)).shape
+    (2,)
+    """
+    if dimension_numbers is not None:
+        return dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type)
+    lhs_shape, rhs_shape = aval_of(lhs).shape, aval_of(rhs).shape
+    if not (1 <= len(lhs_shape) <= 2 and 1 <= len(rhs_shape) <= 2
+            and lhs_shape[-1] == rhs_shape[0]):
+        raise TypeError(
+            f"lax.dot: without dimension_numbers, lax.dot multiplies vectors and matrices "
+            f"whose inner sizes agree; got shapes {lhs_shape} and {rhs_shape}. Use "
+            "lax.dot_general (or lamina.numpy.matmul / einsum) for other contractions.")
+    return dot_general(lhs, rhs, (((len(lhs_shape) - 1,), (0,)), ((), ())), precision,
+                       preferred_element_type)
+
+
+def batch_matmul(lhs: ArrayLike, rhs: ArrayLike, precision: PrecisionLike = None) -> Array:
+    """Batched matrix product over all leading dimensions: `[..., m, k] x [..., k, n]`.
+
+    Args:
+        lhs: an array of rank >= 2.
+        rhs: an array of the same rank, with matching leading (batch) dimensions.
+        precision: as in `dot_general`.
+
+    Returns:
+        The `[..., m, n]` product.
+
+    >>> import numpy as np
+    >>> batch_matmul(np.ones((4, 2, 3), np.float32), np.ones((4, 3, 5), np.float32)).shape
+    (4, 2, 5)
+    """
+    lhs_ndim, rhs_ndim = aval_of(lhs).ndim, aval_of(rhs).ndim
+    if min(lhs_ndim, rhs_ndim) < 2 or lhs_ndim != rhs_ndim:
+        raise ValueError(f"lax.batch_matmul: arguments must have the same rank >= 2, got "
+                         f"shapes {aval_of(lhs).shape} and {aval_of(rhs).shape}")
+    batch = tuple(range(lhs_ndim - 2))
+    return dot_general(lhs, rhs, (((lhs_ndim - 1,), (rhs_ndim - 2,)), (batch, batch)),
+                       precision)
+
+
+# --------------------------------------------------------------------------------------
+# Convolution dimension numbers and padding
+# --------------------------------------------------------------------------------------
+
+
+class ConvDimensionNumbers(NamedTuple):
+    """Where the batch, feature and spatial dimensions of a convolution live.
+
+    Attributes:
+        lhs_spec: `(batch dim, feature dim, spatial dims...)` of the input.
+        rhs_spec: `(out-feature dim, in-feature dim, spatial dims...)` of the kernel.
+        out_spec: `(batch dim, feature dim, spatial dims...)` of the output.
+    """
+
+    lhs_spec: Sequence[int]
+    rhs_spec: Sequence[int]
+    out_spec: Sequence[int]
+
+
+ConvGeneralDilatedDimensionNumbers = Union[tuple[str, str, str], ConvDimensionNumbers, None]
+
+
+def conv_general_permutations(dimension_numbers: tuple[str, str, str]
+                              ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """The `(lhs_spec, rhs_spec, out_spec)` permutations named by layout strings such as
+    `('NHWC', 'HWIO', 'NHWC')`.
+
+    'N'/'C' mark the batch/feature dimensions of the input and output, 'O'/'I' the
+    output/input features of the kernel; every other letter is a spatial dimension,
+    and spatial dimensions are ordered as they appear in the kernel string.
+    """
+    lhs, rhs, out = dimension_numbers
+    for i, (spec, chars) in enumerate(((lhs, "NC"), (rhs, "OI"), (out, "NC"))):
+        if not (spec.count(chars[0]) == 1 and spec.count(chars[1]) == 1):
+            raise TypeError(f"lax.conv_general_dilated: dimension_numbers[{i}] = {spec!r} must "
+                            f"contain each of {chars[0]!r} and {chars[1]!r} exactly once")
+        if len(set(spec)) != len(spec):
+            raise TypeError(f"lax.conv_general_dilated: dimension_numbers[{i}] = {spec!r} "
+                            "repeats a character")
+    if not set(lhs) - set("NC") == set(rhs) - set("OI") == set(out) - set("NC"):
+        raise TypeError(f"lax.conv_general_dilated: dimension_numbers {dimension_numbers} must "
+                        "name the same spatial dimensions in all three strings")
+    spatial = [c for c in rhs if c not in "OI"]
+
+    def perm(spec: str, chars: str) -> tuple[int, ...]:
+        return (spec.index(chars[0]), spec.index(chars[1]), *(spec.index(c) for c in spatial))
+
+    return perm(lhs, "NC"), perm(rhs, "OI"), perm(out, "NC")
+
+
+def conv_dimension_numbers(lhs_shape: Sequence[int], rhs_shape: Sequence[int],
+                           dimension_numbers: ConvGeneralDilatedDimensionNumbers
+                           ) -> ConvDimensionNumbers:
+    """Canonicalise a convolution's `dimension_numbers` to `ConvDimensionNumbers`.
+
+    Args:
+        lhs_shape: the input's shape.
+        rhs_shape: the kernel's shape.
+        dimension_numbers: None (meaning `NC...`, `OI...`, `NC...`: batch and features
+            first), a `ConvDimensionNumbers`, or three layout strings such as
+            `('NHWC', 'HWIO', 'NHWC')`.
+
+    Returns:
+        A `ConvDimensionNumbers` of int tuples.
+
+    >>> conv_dimension_numbers((1, 5, 5, 3), (3, 3, 3, 8), ('NHWC', 'HWIO', 'NHWC'))
+    ConvDimensionNumbers(lhs_spec=(0, 3, 1, 2), rhs_spec=(3, 2, 0, 1), out_spec=(0, 3, 1, 2))
+    """
+    if isinstance(dimension_numbers, ConvDimensionNumbers):
+        return ConvDimensionNumbers(
+            *(_int_tuple(s, "dimension_numbers", "conv_general_dilated")
+              for s in dimension_numbers))
+    if len(lhs_shape) != len(rhs_shape):
+        raise TypeError(f"lax.conv_general_dilated: lhs and rhs must have the same rank, got "
+                        f"shapes {tuple(lhs_shape)} and {tuple(rhs_shape)}")
+    if dimension_numbers is None:
+        iota = tuple(range(len(lhs_shape)))
+        return ConvDimensionNumbers(iota, iota, iota)
+    if not isinstance(dimension_numbers, (list, tuple)) or len(dimension_numbers) != 3:
+        raise TypeError("lax.conv_general_dilated: dimension_numbers must be None, a "
+                        "ConvDimensionNumbers or three layout strings such as "
+                        f"('NHWC', 'HWIO', 'NHWC'), got {dimension_numbers!r}")
+    if not all(isinstance(s, str) for s in dimension_numbers):
+        raise TypeError("lax.conv_general_dilated: dimension_numbers must be three strings, "
+                        f"got {dimension_numbers!r}")
+    for i, s in enumerate(dimension_numbers):
+        if len(s) != len(lhs_shape):
+            raise TypeError(f"lax.conv_general_dilated: dimension_numbers[{i}] = {s!r} must "
+                            f"have one letter per dimension of lhs {tuple(lhs_shape)} and rhs "
+                            f"{tuple(rhs_shape)}")
+    return ConvDimensionNumbers(*conv_general_permutations(tuple(dimension_numbers)))
+
+
+def padtype_to_pads(in_shape: Sequence[int], window_shape: Sequence[int],
+                    window_strides: Sequence[int], padding: str) -> list[tuple[int, int]]:
+    """Explicit `(low, high)` pads for `'VALID'`, `'SAME'` or `'SAME_LOWER'` padding.
+
+    `'SAME'` pads so that the output has `ceil(in / stride)` elements per dimension,
+    with an odd total padding's extra element at the end; `'SAME_LOWER'` puts it at the
+    start; `'VALID'` pads nothing.
+
+    Args:
+        in_shape: the spatial sizes of the input.
+        window_shape: the spatial sizes of the (dilated) window.
+        window_strides: the strides.
+        padding: `'VALID'`, `'SAME'` or `'SAME_LOWER'` (any case).
+
+    Returns:
+        A list of `(low, high)` pairs, one per spatial dimension.
+
+    >>> padtype_to_pads((5, 6), (3, 3), (1, 2), 'SAME')
+    [(1, 1), (0, 1)]
+    """
+    mode = padding.upper() if isinstance(padding, str) else padding
+    if mode == "VALID":
+        return [(0, 0)] * len(in_shape)
+    if mode not in ("SAME", "SAME_LOWER"):
+        raise ValueError(f"padding must be 'VALID', 'SAME' or 'SAME_LOWER' (or explicit "
+                         f"(low, high) pairs), got {padding!r}")
+    pads = []
+    for n, w, s in zip(in_shape, window_shape, window_strides):
+        out = -(-int(n) // int(s))
+        total = max((out - 1) * int(s) + int(w) - int(n), 0)
+        small, large = total // 2, total - total // 2
+        pads.append((small, large) if mode == "SAME" else (large, small))
+    return pads
+
+
+def _dilate_dim(size: int, dilation: int) -> int:
+    return 0 if size == 0 else 1 + dilation * (size - 1)
+
+
+def conv_shape_tuple(lhs_shape: Sequence[int], rhs_shape: Sequence[int],
+                     strides: Sequence[int], pads: Any, batch_group_count: int = 1
+                     ) -> tuple[int, ...]:
+    """Output shape of a convolution whose operands are in `NC...` / `OI...` order."""
+    if isinstance(pads, str):
+        pads = padtype_to_pads(lhs_shape[2:], rhs_shape[2:], strides, pads)
+    if len(pads) != len(lhs_shape) - 2:
+        raise TypeError(f"lax.conv_general_dilated: expected {len(lhs_shape) - 2} (low, high) "
+                        f"padding pairs, got {len(pads)}: {pads}")
+    spatial = []
+    for n, k, s, (lo, hi) in zip(lhs_shape[2:], rhs_shape[2:], strides, pads):
+        padded = n + lo + hi
+        if padded < 0:
+            raise ValueError(f"lax.conv_general_dilated: negative padding {(lo, hi)} removes more "
+                             f"than the {n} elements of a spatial dimension")
+        spatial.append(max((padded - k) // s + 1, 0))
+    return (lhs_shape[0] // batch_group_count, rhs_shape[0], *spatial)
+
+
+def conv_general_shape_tuple(lhs_shape: Sequence[int], rhs_shape: Sequence[int],
+                             window_strides: Sequence[int], padding: Any,
+                             dimension_numbers: tuple[str, str, str]) -> tuple[int, ...]:
+    """Output shape of `conv_general_dilated` (no dilation) with layout strings."""
+    lhs_perm, rhs_perm, out_perm = conv_general_permutations(dimension_numbers)
+    out = conv_shape_tuple(tuple(lhs_shape[i] for i in lhs_perm),
+                           tuple(rhs_shape[i] for i in rhs_perm), window_strides, padding)
+    return tuple(out[i] for i in np.argsort(out_perm))
+
+
+def conv_transpose_shape_tuple(lhs_shape: Sequence[int], rhs_shape: Sequence[int],
+                               window_strides: Sequence[int], padding: Any,
+                               dimension_numbers: tuple[str, str, str]) -> tuple[int, ...]:
+    """Output shape of `conv_transpose` with layout strings."""
+    lhs_perm, rhs_perm, out_perm = conv_general_permutations(dimension_numbers)
+    lhs_t = [lhs_shape[i] for i in lhs_perm]
+    rhs_t = [rhs_shape[i] for i in rhs_perm]
+    if isinstance(padding, str):
+        padding = [_conv_transpose_padding(k, s, padding)
+                   for k, s in zip(rhs_t[2:], window_strides)]
+    spatial = [(i - 1) * s - k + 2 + lo + hi
+               for i, k, s, (lo, hi) in zip(lhs_t[2:], rhs_t[2:], window_strides, padding)]
+    out = (lhs_t[0], rhs_t[0], *spatial)
+    return tuple(out[i] for i in np.argsort(out_perm))
+
+
+# --------------------------------------------------------------------------------------
+# conv_general_dilated
+# --------------------------------------------------------------------------------------
+
+conv_general_dilated_p = Primitive("conv_general_dilated")
+
+
+def conv_general_dilated(
+        lhs: ArrayLike, rhs: ArrayLike, window_strides: Sequence[int],
+        padding: str | Sequence[tuple[int, int]],
+        lhs_dilation: Sequence[int] | None = None, rhs_dilation: Sequence[int] | None = None,
+        dimension_numbers: ConvGeneralDilatedDimensionNumbers = None,
+        feature_group_count: int = 1, batch_group_count: int = 1,
+        precision: PrecisionLike = None,
+        preferred_element_type: DTypeLike | None = None) -> Array:
+    """General N-d convolution with strides, padding, dilation and grouping (XLA's Conv).
+
+    Args:
+        lhs: the input, of rank `n + 2` (`n` spatial dimensions).
+        rhs: the kernel, of rank `n + 2`.
+        window_strides: `n` strides.
+        padding: `'SAME'`, `'SAME_LOWER'`, `'VALID'`, or `n` `(low, high)` pairs.
+        lhs_dilation: `n` input dilation factors (transposed convolution); default 1.
+        rhs_dilation: `n` kernel dilation factors (atrous convolution); default 1.
+        dimension_numbers: None (`NC...`, `OI...`, `NC...`), a
+            `ConvDimensionNumbers`, or layout strings such as `('NHWC', 'HWIO', 'NHWC')`.
+            `window_strides` and the other per-dimension arguments follow the order of
+            the spatial letters in the kernel string.
+        feature_group_count: split the input features into this many groups
+            (`feature_group_count == in_features` is a depthwise convolution).
+        batch_group_count: split the batch into this many groups (used by gradients).
+        precision: as in `dot_general`.
+        preferred_element_type: the accumulation and result dtype.
+
+    Returns:
+        The convolution, laid out by `dimension_numbers`' output spec.
+
+    >>> import numpy as np
+    >>> x = np.ones((1, 5, 5, 3), np.float32); k = np.ones((3, 3, 3, 8), np.float32)
+    >>> conv_general_dilated(x, k, (1, 1), 'SAME',
+    ...                      dimension_numbers=('NHWC', 'HWIO', 'NHWC')).shape
+    (1, 5, 5, 8)
+    """
+    name = "conv_general_dilated"
+    check_arraylike(f"lax.{name}", lhs, rhs)
+    lhs_aval, rhs_aval = aval_of(lhs), aval_of(rhs)
+    dnums = conv_dimension_numbers(lhs_aval.shape, rhs_aval.shape, dimension_numbers)
+    if lhs_aval.ndim != rhs_aval.ndim or lhs_aval.ndim < 2:
+        raise TypeError(f"lax.{name}: lhs and rhs must have the same rank >= 2 (batch, feature "
+                        f"and spatial dimensions), got {_pair(lhs_aval, rhs_aval)}")
+    nspatial = lhs_aval.ndim - 2
+    window_strides = _int_tuple(window_strides, "window_strides", name)
+    lhs_dilation = (1,) * nspatial if lhs_dilation is None else _int_tuple(
+        lhs_dilation, "lhs_dilation", name)
+    rhs_dilation = (1,) * nspatial if rhs_dilation is None else _int_tuple(
+        rhs_dilation, "rhs_dilation", name)
+    if isinstance(padding, str):
+        if padding.upper() not in ("SAME", "SAME_LOWER", "VALID"):
+            raise ValueError(f"lax.{name}: padding must be 'VALID', 'SAME', 'SAME_LOWER' or "
+                             f"(low, high) pairs, got {padding!r}")
+        if any(d != 1 for d in lhs_dilation):
+            raise ValueError(f"lax.{name}: string padding {padding!r} is not supported with "
+                             f"lhs_dilation {lhs_dilation}; give explicit (low, high) pairs or "
+                             "use lax.conv_transpose")
+        lhs_spatial = [lhs_aval.shape[d] for d in dnums.lhs_spec[2:]]
+        window = [_dilate_dim(rhs_aval.shape[d], r)
+                  for d, r in zip(dnums.rhs_spec[2:], rhs_dilation)]
+        if len(window_strides) != nspatial:
+            raise TypeError(f"lax.{name}: window_strides {window_strides} must have one entry "
+                            f"per spatial dimension ({nspatial}) of {_pair(lhs_aval, rhs_aval)}")
+        pads = tuple(padtype_to_pads(lhs_spatial, window, window_strides, padding))
+    else:
+        try:
+            pads = tuple((operator.index(lo), operator.index(hi)) for lo, hi in padding)
+        except (TypeError, ValueError):
+            raise TypeError(f"lax.{name}: padding must be 'SAME', 'SAME_LOWER', 'VALID' or a "
+                            f"sequence of (low, high) integer pairs, got {padding!r}") from None
+    return conv_general_dilated_p.bind(
+        lhs, rhs, window_strides=window_strides, padding=pads, lhs_dilation=lhs_dilation,
+        rhs_dilation=rhs_dilation, dimension_numbers=dnums,
+        feature_group_count=operator.index(feature_group_count),
+        batch_group_count=operator.index(batch_group_count),
+        precision=canonicalize_precision(precision, name),
+        preferred_element_type=_preferred_dtype(preferred_element_type, name))
+
+
+def _check_conv_preferred(input_dtype: np.dtype, preferred: np.dtype) -> None:
+    name = "lax.conv_general_dilated"
+    # Integer inputs may accumulate in any float type; otherwise the kind must be kept,
+    # and signed integers need a signed result.
+    if not (dtypes.is_integer(input_dtype) and dtypes.is_floating(preferred)):
+        for kind in (dtypes.is_integer, dtypes.is_floating, dtypes.is_complex):
+            if kind(input_dtype) and not kind(preferred):
+                raise TypeError(f"{name}: preferred_element_type {preferred.name} does not fit "
+                                f"input dtype {input_dtype.name}: allowed are (integer, "
+                                "integer), (integer, floating), (floating, floating) and "
+                                "(complex, complex)")
+        if dtypes.is_signed_integer(input_dtype) and not dtypes.is_signed_integer(preferred):
+            raise TypeError(f"{name}: preferred_element_type {preferred.name} must be signed "
+                            f"like the input dtype {input_dtype.name}")
+    if preferred.itemsize < input_dtype.itemsize:
+        raise TypeError(f"{name}: preferred_element_type {preferred.name} is narrower than the "
+                        f"input dtype {input_dtype.name}")
+
+
+def _conv_general_dilated_abstract_eval(
+        lhs: AbstractArray, rhs: AbstractArray, *, window_strides: tuple[int, ...],
+        padding: tuple[tuple[int, int], ...], lhs_dilation: tuple[int, ...],
+        rhs_dilation: tuple[int, ...], dimension_numbers: ConvDimensionNumbers,
+        feature_group_count: int, batch_group_count: int, precision: CanonicalPrecision,
+        preferred_element_type: np.dtype | None) -> AbstractArray:
+    del precision
+    name = "lax.conv_general_dilated"
+    shapes = _pair(lhs, rhs)
+    if lhs.ndim != rhs.ndim or lhs.ndim < 2:
+        raise TypeError(f"{name}: lhs and rhs must have the same rank >= 2, got {shapes}")
+    nspatial = lhs.ndim - 2
+    for what, spec in zip(("lhs_spec", "rhs_spec", "out_spec"), dimension_numbers):
+        if sorted(spec) != list(range(lhs.ndim)):
+            raise TypeError(f"{name}: dimension_numbers.{what} {tuple(spec)} must be a "
+                            f"permutation of range({lhs.ndim}) for {shapes}")
+    for what, values in (("window_strides", window_strides), ("lhs_dilation", lhs_dilation),
+                         ("rhs_dilation", rhs_dilation), ("padding", padding)):
+        if len(values) != nspatial:
+            raise TypeError(f"{name}: {what} {values} must have one entry per spatial dimension "
+                            f"({nspatial}) of {shapes}")
+    for what, values in (("window_strides", window_strides), ("lhs_dilation", lhs_dilation),
+                         ("rhs_dilation", rhs_dilation)):
+        if any(v < 1 for v in values):
+            raise ValueError(f"{name}: {what} must be positive, got {values}")
+    if lhs.dtype != rhs.dtype:
+        raise TypeError(f"{name} requires arguments to have the same dtypes, got {shapes}")
+    if preferred_element_type is not None:
+        _check_conv_preferred(lhs.dtype, preferred_element_type)
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    batch, in_features = lhs.shape[lhs_spec[0]], lhs.shape[lhs_spec[1]]
+    out_features, kernel_in = rhs.shape[rhs_spec[0]], rhs.shape[rhs_spec[1]]
+    if feature_group_count < 1 or batch_group_count < 1:
+        raise ValueError(f"{name}: feature_group_count ({feature_group_count}) and "
+                         f"batch_group_count ({batch_group_count}) must be positive")
+    if feature_group_count > 1 and batch_group_count > 1:
+        raise ValueError(f"{name}: at most one of feature_group_count ({feature_group_count}) "
+                         f"and batch_group_count ({batch_group_count}) may exceed 1")
+    if in_features % feature_group_count or in_features // feature_group_count != kernel_in:
+        raise TypeError(
+            f"{name}: the input has {in_features} features, which with feature_group_count="
+            f"{feature_group_count} needs a kernel input-feature size of "
+            f"{in_features / feature_group_count:g}, but the kernel has {kernel_in} ({shapes}, "
+            f"dimension_numbers={tuple(dimension_numbers)})")
+    for what, count in (("feature_group_count", feature_group_count),
+                        ("batch_group_count", batch_group_count)):
+        if out_features % count:
+            raise TypeError(f"{name}: the kernel's {out_features} output features are not a "
+                            f"multiple of {what}={count} ({shapes})")
+    if batch % batch_group_count:
+        raise TypeError(f"{name}: batch_group_count={batch_group_count} does not divide the "
+                        f"batch size {batch} ({shapes})")
+    lhs_t = [lhs.shape[d] for d in lhs_spec]
+    rhs_t = [rhs.shape[d] for d in rhs_spec]
+    lhs_t[2:] = [_dilate_dim(n, d) for n, d in zip(lhs_t[2:], lhs_dilation)]
+    rhs_t[2:] = [_dilate_dim(n, d) for n, d in zip(rhs_t[2:], rhs_dilation)]
+    out_t = conv_shape_tuple(lhs_t, rhs_t, window_strides, padding, batch_group_count)
+    out_shape = [0] * lhs.ndim
+    for d, size in zip(out_spec, out_t):
+        out_shape[d] = size
+    dtype = preferred_element_type if preferred_element_type is not None else lhs.dtype
+    weak = lhs.weak_type and rhs.weak_type and preferred_element_type is None
+    return AbstractArray(out_shape, dtype, weak)
+
+
+conv_general_dilated_p.def_abstract_eval(_conv_general_dilated_abstract_eval)
+
+
+def _conv_dnums_attr(dnums: ConvDimensionNumbers) -> str:
+    def layout(spec: Sequence[int], first: str, second: str) -> str:
+        names = [""] * len(spec)
+        names[spec[0]], names[spec[1]] = first, second
+        for i, d in enumerate(spec[2:]):
+            names[d] = str(i)
+        return "[" + ", ".join(names) + "]"
+
+    return (f"#stablehlo.conv<{layout(dnums.lhs_spec, 'b', 'f')}x"
+            f"{layout(dnums.rhs_spec, 'o', 'i')}->{layout(dnums.out_spec, 'b', 'f')}>")
+
+
+def _emit_convolution(ctx: lowering.RuleContext, lhs: lowering.Value, rhs: lowering.Value,
+                      out: AbstractArray, params: dict[str, Any]) -> lowering.Value:
+    nspatial = len(params["window_strides"])
+    pads = np.asarray(params["padding"], dtype=np.int64).reshape(nspatial, 2)
+    return ctx.op("stablehlo.convolution", [lhs, rhs], out, {
+        "batch_group_count": lowering.i64_attr(params["batch_group_count"]),
+        "dimension_numbers": _conv_dnums_attr(params["dimension_numbers"]),
+        "feature_group_count": lowering.i64_attr(params["feature_group_count"]),
+        "lhs_dilation": lowering.i64_array(params["lhs_dilation"]),
+        # NOTE: a 0-d convolution has no padding rows; `dense<[]>` does not parse there.
+        "padding": lowering.dense_i64(pads) if pads.size else "dense<0> : tensor<0x2xi64>",
+        "precision_config": _precision_attr(params["precision"]),
+        "rhs_dilation": lowering.i64_array(params["rhs_dilation"]),
+        "window_reversal": lowering.bool_array([False] * nspatial),
+        "window_strides": lowering.i64_array(params["window_strides"]),
+    })
+
+
+def _conv_general_dilated_lower(ctx: lowering.RuleContext, lhs: lowering.Value,
+                                rhs: lowering.Value, **params: Any) -> lowering.Value:
+    lhs_aval, rhs_aval = ctx.avals_in
+    out = ctx.aval_out.strip_weak_type()
+    if not dtypes.is_complex(lhs_aval.dtype):
+        return _emit_convolution(ctx, lhs, rhs, out, params)
+    # NOTE: XLA's GPU backend has no complex convolution and its CPU one is a slow loop,
+    # so (like jax on those platforms) a complex convolution is three real ones:
+    # (a + bi)(c + di) = (k1 - k3) + (k1 + k2)i with k1 = (a + b)c, k2 = a(d - c),
+    # k3 = b(c + d) (Gauss's trick).
+    def parts(value: lowering.Value, aval: AbstractArray) -> tuple[lowering.Value, ...]:
+        real = aval.update(dtype=dtypes.real_dtype(aval.dtype), weak_type=False)
+        return (ctx.op("stablehlo.real", [value], real), ctx.op("stablehlo.imag", [value], real),
+                real)
+
+    a, b, lhs_real = parts(lhs, lhs_aval)
+    c, d, rhs_real = parts(rhs, rhs_aval)
+    out_real = out.update(dtype=dtypes.real_dtype(out.dtype))
+    k1 = _emit_convolution(ctx, ctx.op("stablehlo.add", [a, b], lhs_real), c, out_real, params)
+    k2 = _emit_convolution(ctx, a, ctx.op("stablehlo.subtract", [d, c], rhs_real), out_real,
+                           params)
+    k3 = _emit_convolution(ctx, b, ctx.op("stablehlo.add", [c, d], rhs_real), out_real, params)
+    re = ctx.op("stablehlo.subtract", [k1, k3], out_real)
+    im = ctx.op("stablehlo.add", [k1, k2], out_real)
+    return ctx.op("stablehlo.complex", [re, im], out)
+
+
+lowering.register_lowering(conv_general_dilated_p, _conv_general_dilated_lower)
+
+
+def conv(lhs: ArrayLike, rhs: ArrayLike, window_strides: Sequence[int], padding: str,
+         precision: PrecisionLike = None,
+         preferred_element_type: DTypeLike | None = None) -> Array:
+    """`conv_general_dilated` in `NC...` / `OI...` layout without dilation or groups.
+
+    Args:
+        lhs: the input, `[N, C, spatial...]`.
+        rhs: the kernel, `[O, I, spatial...]`.
+        window_strides: one stride per spatial dimension.
+        padding: `'SAME'`, `'SAME_LOWER'` or `'VALID'` (or explicit pairs).
+        precision: as in `dot_general`.
+        preferred_element_type: the accumulation and result dtype.
+
+    Returns:
+        The `[N, O, spatial...]` convolution.
+
+    >>> import numpy as np
+    >>> conv(np.ones((1, 2, 6), np.float32), np.ones((4, 2, 3), np.float32), (1,), 'VALID').shape
+    (1, 4, 4)
+    """
+    return conv_general_dilated(lhs, rhs, window_strides, padding, precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def conv_with_general_padding(lhs: ArrayLike, rhs: ArrayLike, window_strides: Sequence[int],
+                              padding: str | Sequence[tuple[int, int]],
+                              lhs_dilation: Sequence[int] | None,
+                              rhs_dilation: Sequence[int] | None,
+                              precision: PrecisionLike = None,
+                              preferred_element_type: DTypeLike | None = None) -> Array:
+    """`conv_general_dilated` in `NC...` / `OI...` layout with padding and dilation.
+
+    Args:
+        lhs: the input, `[N, C, spatial...]`.
+        rhs: the kernel, `[O, I, spatial...]`.
+        window_strides: one stride per spatial dimension.
+        padding: a padding string or `(low, high)` pairs.
+        lhs_dilation: input dilation per spatial dimension, or None.
+        rhs_dilation: kernel dilation per spatial dimension, or None.
+        precision: as in `dot_general`.
+        preferred_element_type: the accumulation and result dtype.
+
+    Returns:
+        The `[N, O, spatial...]` convolution.
+
+    >>> import numpy as np
+    >>> conv_with_general_padding(np.ones((1, 1, 4), np.float32), np.ones((1, 1, 2), np.float32),
+    ...                           (1,), [(1, 1)], (2,), None).shape
+    (1, 1, 8)
+    """
+    return conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=lhs_dilation,
+                                rhs_dilation=rhs_dilation, precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def _conv_transpose_padding(k: int, s: int, padding: Any) -> tuple[int, int]:
+    """(low, high) padding of the dilated input that inverts a forward convolution with
+    kernel size `k`, stride `s` and the given forward padding."""
+    if padding == "SAME":
+        total = k + s - 2
+        low = k - 1 if s > k - 1 else -(-total // 2)
+    elif padding == "VALID":
+        total = k + s - 2 + max(k - s, 0)
+        low = k - 1
+    elif isinstance(padding, tuple):
+        low, high = (k - p - 1 for p in padding)
+        total = low + high
+    else:
+        raise ValueError(f"lax.conv_transpose: padding must be 'SAME', 'VALID' or (low, high) "
+                         f"pairs, got {padding!r}")
+    return low, total - low
+
+
+def conv_transpose(lhs: ArrayLike, rhs: ArrayLike, strides: Sequence[int],
+                   padding: str | Sequence[tuple[int, int]],
+                   rhs_dilation: Sequence[int] | None = None,
+                   dimension_numbers: ConvGeneralDilatedDimensionNumbers = None,
+                   transpose_kernel: bool = False, precision: PrecisionLike = None,
+                   preferred_element_type: DTypeLike | None = None,
+                   use_consistent_padding: bool = False) -> Array:
+    """N-d transposed ("fractionally strided") convolution, as jax defines it.
+
+    It is a `conv_general_dilated` with `lhs_dilation=strides` and unit window strides.
+
+    Args:
+        lhs: the input, rank `n + 2`.
+        rhs: the kernel, rank `n + 2`.
+        strides: the fractional strides (the input dilation), one per spatial dimension.
+        padding: `'SAME'` / `'VALID'` name the padding of the forward convolution this
+            one transposes; explicit `(low, high)` pairs are the padding of the dilated
+            input itself, unless `use_consistent_padding` (then they too describe the
+            forward convolution, as in PyTorch).
+        rhs_dilation: kernel dilation per spatial dimension, or None.
+        dimension_numbers: as in `conv_general_dilated`; defaults to TensorFlow's layout
+            (`NC`, `NHC`, `NHWC`, `NHWDC` with `IO`, `HIO`, `HWIO`, `HWDIO`).
+        transpose_kernel: flip the kernel's spatial dimensions and swap its input and
+            output features, which makes this the gradient of a forward convolution with
+            the same kernel (Keras' `Conv2DTranspose`).
+        precision: as in `dot_general`.
+        preferred_element_type: the accumulation and result dtype.
+        use_consistent_padding: read explicit padding pairs as the forward padding.
+
+    Returns:
+        The transposed convolution.
+
+    >>> import numpy as np
+    >>> conv_transpose(np.ones((1, 4, 4, 2), np.float32), np.ones((3, 3, 2, 5), np.float32),
+    ...                (2, 2), 'SAME').shape
+    (1, 8, 8, 5)
+    """
+    lhs_aval, rhs_aval = aval_of(lhs), aval_of(rhs)
+    ndim = lhs_aval.ndim
+    if ndim != rhs_aval.ndim or ndim < 2:
+        raise TypeError(f"lax.conv_transpose: lhs and rhs must have the same rank >= 2, got "
+                        f"{_pair(lhs_aval, rhs_aval)}")
+    if dimension_numbers is None:
+        layouts = {2: ("NC", "IO", "NC"), 3: ("NHC", "HIO", "NHC"),
+                   4: ("NHWC", "HWIO", "NHWC"), 5: ("NHWDC", "HWDIO", "NHWDC")}
+        if ndim not in layouts:
+            raise ValueError(f"lax.conv_transpose: no default dimension_numbers for rank {ndim}; "
+                             "pass dimension_numbers")
+        dimension_numbers = layouts[ndim]
+    dnums = conv_dimension_numbers(lhs_aval.shape, rhs_aval.shape, dimension_numbers)
+    strides = _int_tuple(strides, "strides", "conv_transpose")
+    nspatial = ndim - 2
+    rhs_dilation = (1,) * nspatial if rhs_dilation is None else _int_tuple(
+        rhs_dilation, "rhs_dilation", "conv_transpose")
+    kernel_sizes = [rhs_aval.shape[d] for d in dnums.rhs_spec[2:]]
+    if use_consistent_padding or padding in ("SAME", "VALID"):
+        per_dim = [padding] * len(strides) if isinstance(padding, str) else [
+            tuple(p) for p in padding]
+        pads: Any = tuple(_conv_transpose_padding(_dilate_dim(k, r), s, p)
+                          for k, r, s, p in zip(kernel_sizes, rhs_dilation, strides, per_dim))
+    else:
+        pads = padding
+    if transpose_kernel:
+        from lamina.lax import structural  # NOTE: lazy: structural is a sibling family
+
+        rhs = structural.rev(rhs, tuple(dnums.rhs_spec[2:]))
+        # Swapping the kernel's I and O dimensions is a relabelling, not a data move.
+        dnums = dnums._replace(rhs_spec=(dnums.rhs_spec[1], dnums.rhs_spec[0],
+                                         *dnums.rhs_spec[2:]))
+    return conv_general_dilated(lhs, rhs, (1,) * nspatial, pads, strides, rhs_dilation, dnums,
+                                precision=precision,
+                                preferred_element_type=preferred_element_type)
