@@ -184,6 +184,8 @@ class Array:
         if self.is_deleted():
             return f"Array(<deleted>, {self.aval.str_short()})"
         extra = f", dtype={self.dtype.name}" + (", weak_type=True" if self.weak_type else "")
+        if self.size == 0:  # numpy prints `[]` for every empty shape, so name it (as jax)
+            extra = f", shape={self.shape}{extra}"
         body = np.array2string(self._value(), separator=", ", prefix="Array(",
                                suffix=extra + ")")
         return f"Array({body}{extra})"
@@ -233,6 +235,9 @@ def scalar_to_device(value: Any, dtype: Any, weak_type: bool) -> Array:
     if len(_scalar_cache) >= _SCALAR_CACHE_SIZE:
         _scalar_cache.clear()
     array = device_put_host(host, weak_type=weak_type)
+    # Tracing inlines such constants as IR literals; keeping the host value saves a read.
+    host.setflags(write=False)
+    array._npy = host
     _scalar_cache[key] = array
     return array
 

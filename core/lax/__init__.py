@@ -1,0 +1,12 @@
+"""lamina.lax: the primitive operations, with jax.lax's names and semantics.
+
+Each family module lists its public wrappers in `__all__`; this namespace re-exports
+them. `lamina.lax.linalg` is a submodule, as `jax.lax.linalg`.
+"""
+from lamina.lax.elementwise import *  # noqa: F401,F403
+from lamina.lax.structural import *  # noqa: F401,F403
+from lamina.lax.reductions import *  # noqa: F401,F403
+from lamina.lax.dot_conv import *  # noqa: F401,F403
+from lamina.lax.indexing import *  # noqa: F401,F403
+from lamina.lax.fft import *  # noqa: F401,F403
+from lamina.lax import linalg as linalg  # noqa: F401

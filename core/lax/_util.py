@@ -165,3 +165,41 @@ def naryop_abstract_eval(name: str, accepts: DTypePredicate = any_dtype,
         return AbstractArray(shape, dtype, all(a.weak_type for a in avals))
 
     return rule
+
+
+def padtype_to_pads(in_shape: Sequence[int], window_shape: Sequence[int],
+                    window_strides: Sequence[int], padding: str, *,
+                    fun_name: str = "padtype_to_pads") -> list[tuple[int, int]]:
+    """Explicit `(low, high)` pads for `'VALID'`, `'SAME'` or `'SAME_LOWER'` padding.
+
+    `'SAME'` pads so that the output has `ceil(in / stride)` elements per dimension,
+    with an odd total padding's extra element at the end; `'SAME_LOWER'` puts it at the
+    start; `'VALID'` pads nothing.
+
+    Args:
+        in_shape: the spatial sizes of the input.
+        window_shape: the spatial sizes of the (dilated) window.
+        window_strides: the strides.
+        padding: `'VALID'`, `'SAME'` or `'SAME_LOWER'` (any case).
+        fun_name: the public function to name in the error for an unknown padding.
+
+    Returns:
+        A list of `(low, high)` pairs, one per spatial dimension.
+
+    >>> from lamina.lax import padtype_to_pads
+    >>> padtype_to_pads((5, 6), (3, 3), (1, 2), 'SAME')
+    [(1, 1), (0, 1)]
+    """
+    mode = padding.upper() if isinstance(padding, str) else padding
+    if mode == "VALID":
+        return [(0, 0)] * len(in_shape)
+    if mode not in ("SAME", "SAME_LOWER"):
+        raise ValueError(f"{fun_name}: padding must be 'VALID', 'SAME' or 'SAME_LOWER' (or explicit "
+                         f"(low, high) pairs), got {padding!r}")
+    pads = []
+    for n, w, s in zip(in_shape, window_shape, window_strides):
+        out = -(-int(n) // int(s))
+        total = max((out - 1) * int(s) + int(w) - int(n), 0)
+        small, large = total // 2, total - total // 2
+        pads.append((small, large) if mode == "SAME" else (large, small))
+    return pads

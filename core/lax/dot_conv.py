@@ -16,7 +16,8 @@ import numpy as np
 from lamina import dtypes
 from lamina.interpreters import lowering
 from lamina.ir import AbstractArray, Primitive
-from lamina.lax._util import ArrayLike, DTypeLike, aval_of, check_arraylike, convert_python_scalars
+from lamina.lax._util import (ArrayLike, DTypeLike, aval_of, check_arraylike,
+                              convert_python_scalars, padtype_to_pads)
 
 __all__ = [
     "Precision",
@@ -471,41 +472,6 @@ def conv_dimension_numbers(lhs_shape: Sequence[int], rhs_shape: Sequence[int],
                             f"have one letter per dimension of lhs {tuple(lhs_shape)} and rhs "
                             f"{tuple(rhs_shape)}")
     return ConvDimensionNumbers(*conv_general_permutations(tuple(dimension_numbers)))
-
-
-def padtype_to_pads(in_shape: Sequence[int], window_shape: Sequence[int],
-                    window_strides: Sequence[int], padding: str) -> list[tuple[int, int]]:
-    """Explicit `(low, high)` pads for `'VALID'`, `'SAME'` or `'SAME_LOWER'` padding.
-
-    `'SAME'` pads so that the output has `ceil(in / stride)` elements per dimension,
-    with an odd total padding's extra element at the end; `'SAME_LOWER'` puts it at the
-    start; `'VALID'` pads nothing.
-
-    Args:
-        in_shape: the spatial sizes of the input.
-        window_shape: the spatial sizes of the (dilated) window.
-        window_strides: the strides.
-        padding: `'VALID'`, `'SAME'` or `'SAME_LOWER'` (any case).
-
-    Returns:
-        A list of `(low, high)` pairs, one per spatial dimension.
-
-    >>> padtype_to_pads((5, 6), (3, 3), (1, 2), 'SAME')
-    [(1, 1), (0, 1)]
-    """
-    mode = padding.upper() if isinstance(padding, str) else padding
-    if mode == "VALID":
-        return [(0, 0)] * len(in_shape)
-    if mode not in ("SAME", "SAME_LOWER"):
-        raise ValueError(f"padding must be 'VALID', 'SAME' or 'SAME_LOWER' (or explicit "
-                         f"(low, high) pairs), got {padding!r}")
-    pads = []
-    for n, w, s in zip(in_shape, window_shape, window_strides):
-        out = -(-int(n) // int(s))
-        total = max((out - 1) * int(s) + int(w) - int(n), 0)
-        small, large = total // 2, total - total // 2
-        pads.append((small, large) if mode == "SAME" else (large, small))
-    return pads
 
 
 def _dilate_dim(size: int, dilation: int) -> int:

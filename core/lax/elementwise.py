@@ -46,7 +46,7 @@ __all__ = [
     "conj", "erf", "erfc", "erf_inv", "lgamma", "digamma", "bessel_i1e", "square",
     "reciprocal", "integer_pow", "population_count", "clz",
     # bitwise
-    "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "not_", "and_", "or_", "xor",
+    "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
     "shift_left", "shift_right_arithmetic", "shift_right_logical",
     # binary math
     "add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2", "nextafter", "complex",
@@ -606,7 +606,6 @@ xor_p, bitwise_xor = _binop("xor", _bool_or_int, "stablehlo.xor",
                             "Elementwise XOR: logical for bool, bitwise for integers.",
                             _BITWISE_XY, _BITWISE_OUT, public="bitwise_xor")
 # NOTE: the names older jax.lax versions used; jax 0.10 spells them bitwise_*.
-not_, and_, or_, xor = bitwise_not, bitwise_and, bitwise_or, bitwise_xor
 
 # NOTE: shifts follow XLA: the amount y is read as unsigned, and amounts of at least
 # the bit width shift every bit out (giving 0, or -1 for an arithmetic right shift of

@@ -30,6 +30,7 @@ from lamina.interpreters.lowering import RuleContext, Value
 from lamina.ir import AbstractArray, Primitive, Tracer
 from lamina.lax._util import (
     ArrayLike,
+    padtype_to_pads,
     Shape,
     aval_of,
     canonicalize_axes,
@@ -519,26 +520,6 @@ def reduce_window_shape_tuple(operand_shape: Sequence[int], window_dimensions: S
     return tuple(max(0, (p - w) // s + 1) for p, w, s in zip(padded, window, window_strides))
 
 
-def _padtype_to_pads(in_shape: Sequence[int], window_shape: Sequence[int],
-                     window_strides: Sequence[int], padding: str, fun_name: str
-                     ) -> tuple[tuple[int, int], ...]:
-    """'VALID' -> no padding; 'SAME' ('SAME_LOWER') -> pad so that the output has
-    ceil(in / stride) elements, the odd element going at the end (start), as jax."""
-    kind = padding.upper()
-    if kind == "VALID":
-        return ((0, 0),) * len(in_shape)
-    if kind not in ("SAME", "SAME_LOWER"):
-        raise ValueError(f"{fun_name}: unknown padding {padding!r}; expected 'VALID', 'SAME', "
-                         "'SAME_LOWER' or a sequence of (low, high) pairs")
-    pads = []
-    for d, w, s in zip(in_shape, window_shape, window_strides):
-        out = -(-d // s)
-        total = max(0, (out - 1) * s + w - d)
-        small, large = total // 2, total - total // 2
-        pads.append((small, large) if kind == "SAME" else (large, small))
-    return tuple(pads)
-
-
 def _int_tuple(fun_name: str, what: str, values: Any) -> tuple[int, ...]:
     try:
         return tuple(int(operator_index(v)) for v in values)
@@ -566,7 +547,7 @@ def _window_params(fun_name: str, operand: ArrayLike, window_dimensions: Sequenc
                             f"{window_dimensions} and window_strides {strides} must have "
                             "the same length")
         window = tuple(map(_dilate_dim, window_dimensions, wdil))
-        pads = _padtype_to_pads(shape, window, strides, padding, fun_name)
+        pads = tuple(padtype_to_pads(shape, window, strides, padding, fun_name=fun_name))
     else:
         try:
             pads = tuple((int(operator_index(lo)), int(operator_index(hi))) for lo, hi in padding)

@@ -62,7 +62,6 @@ __all__ = [
     "split",
     "squeeze",
     "transpose",
-    "zeros_like_array",
 ]
 
 _slice = slice  # NOTE: `slice` is shadowed below by lax.slice (jax's name).

@@ -1,0 +1,18 @@
+"""lamina.numpy: jax.numpy's API on lamina arrays, as compositions of lamina.lax.
+
+Importing this package installs operators and methods on `Array` and `Tracer`.
+"""
+from lamina.numpy.dtype_api import *  # noqa: F401,F403
+from lamina.numpy.creation import *  # noqa: F401,F403
+from lamina.numpy.shape_ops import *  # noqa: F401,F403
+from lamina.numpy.ufuncs import *  # noqa: F401,F403
+from lamina.numpy.reductions import *  # noqa: F401,F403
+from lamina.numpy.indexing import *  # noqa: F401,F403
+from lamina.numpy.sorting import *  # noqa: F401,F403
+from lamina.numpy.tensor import *  # noqa: F401,F403
+from lamina.numpy import linalg as linalg  # noqa: F401
+from lamina.numpy import fft as fft  # noqa: F401
+from lamina.numpy import _array_methods
+
+_array_methods.install()
+del _array_methods

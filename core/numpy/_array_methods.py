@@ -27,7 +27,7 @@ _UNARY = {"neg": "negative", "pos": "positive", "abs": "absolute", "invert": "in
 _METHODS = {
     "all": "all", "any": "any", "argmax": "argmax", "argmin": "argmin",
     "argpartition": "argpartition", "argsort": "argsort", "astype": "astype",
-    "choose": "choose", "clip": "clip", "compress": "compress", "conj": "conjugate",
+    "choose": "choose", "clip": "clip", "conj": "conjugate",
     "conjugate": "conjugate", "cumprod": "cumprod", "cumsum": "cumsum",
     "diagonal": "diagonal", "dot": "dot", "flatten": "ravel", "max": "max", "mean": "mean",
     "min": "min", "nonzero": "nonzero", "prod": "prod", "ptp": "ptp", "ravel": "ravel",
@@ -88,6 +88,11 @@ def _transpose(self: Any, *axes: Any) -> Any:
     return _lnp().transpose(self, axes or None)
 
 
+def _compress(self: Any, condition: Any, axis: Any = None, **kwargs: Any) -> Any:
+    """`x.compress(cond)` is `compress(cond, x)`: the array is the second argument."""
+    return _lnp().compress(condition, self, axis, **kwargs)
+
+
 def _getitem(self: Any, idx: Any) -> Any:
     from lamina.numpy.indexing import getitem
     return getitem(self, idx)
@@ -119,6 +124,7 @@ def install() -> None:
         cls.__round__ = lambda self, ndigits=None: _lnp().round(self, ndigits or 0)
         cls.reshape = _reshape
         cls.transpose = _transpose
+        cls.compress = _compress
         cls.__getitem__ = _getitem
         cls.__setitem__ = _setitem
         cls.at = property(_at)

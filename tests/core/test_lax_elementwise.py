@@ -75,11 +75,6 @@ def test_primitive_names_match_jax():
         assert prim.name == getattr(jax_lax, attr).name, attr
 
 
-def test_aliases():
-    assert lax.not_ is lax.bitwise_not and lax.and_ is lax.bitwise_and
-    assert lax.or_ is lax.bitwise_or and lax.xor is lax.bitwise_xor
-
-
 # --------------------------------------------------------------------------------------
 # Python scalars and weak types (jax 0.10 lax semantics)
 # --------------------------------------------------------------------------------------
@@ -494,8 +489,7 @@ BINARY_ZERO = {
 def test_zero_size_covers_every_elementwise_op():
     covered = set(UNARY_ZERO) | set(BINARY_ZERO) | {
         "integer_pow", "select_n", "select", "clamp", "convert_element_type",
-        "bitcast_convert_type", "reduce_precision", "RoundingMethod", "not_", "and_", "or_",
-        "xor"}
+        "bitcast_convert_type", "reduce_precision", "RoundingMethod"}
     assert covered == set(lax.__all__)
 
 
