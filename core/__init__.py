@@ -1,7 +1,8 @@
 """lamina: NumPy-on-XLA arrays and composable function transformations.
 
 The public surface mirrors `jax`: `lamina.numpy` ≈ `jax.numpy`, `lamina.lax` ≈
-`jax.lax`, `lamina.tree_util` ≈ `jax.tree_util`, and the device functions below.
+`jax.lax`, `lamina.tree_util` ≈ `jax.tree_util`, and the transformations (`jit`,
+`grad`, `vmap`...) and device functions below.
 """
 from lamina.config import config as config
 from lamina.backend.array import Array as Array
@@ -23,5 +24,30 @@ from lamina import errors as errors
 from lamina import tree_util as tree_util
 from lamina import lax as lax
 from lamina import numpy as numpy
+from lamina._api_jit import (
+    eval_shape as eval_shape,
+    jit as jit,
+    make_jaxpr as make_jaxpr,
+)
+from lamina._api_ad import (
+    grad as grad,
+    hessian as hessian,
+    jacfwd as jacfwd,
+    jacrev as jacrev,
+    jvp as jvp,
+    linearize as linearize,
+    value_and_grad as value_and_grad,
+    vjp as vjp,
+)
+from lamina._api_batching import vmap as vmap
+from lamina.custom_derivatives import (
+    custom_jvp as custom_jvp,
+    custom_vjp as custom_vjp,
+)
+from lamina.ad_checkpoint import (
+    checkpoint as checkpoint,
+    checkpoint_policies as checkpoint_policies,
+    remat as remat,
+)
 
 __version__ = "0.1.0.dev0"

@@ -52,6 +52,8 @@ float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 complex64 = np.dtype(np.complex64)
 complex128 = np.dtype(np.complex128)
+# The tangent dtype of integer and boolean values: zero bytes per element (jax's float0).
+float0 = np.dtype([("float0", np.void, 0)])
 
 # In this order in error messages.
 _SUPPORTED_ORDER: tuple[np.dtype, ...] = (
@@ -798,6 +800,7 @@ def real_dtype(dtype: DTypeLike) -> np.dtype:
 
 _SHORT_NAMES: dict[np.dtype, str] = {
     bool_: "bool",
+    float0: "float0",
     int8: "i8",
     int16: "i16",
     int32: "i32",

@@ -48,3 +48,18 @@ class EscapedTracerError(LaminaError):
 
 class DeletedArrayError(LaminaError, RuntimeError):
     """An Array whose buffer was donated or deleted was used again."""
+
+
+def user_source_line() -> str:
+    """`file:line (function)` of the innermost stack frame outside lamina: the line of
+    the user's code that an error is about ("" if the whole stack is lamina's)."""
+    import os
+    import sys
+    lamina_dir = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(lamina_dir + os.sep):
+            return f"{filename}:{frame.f_lineno} ({frame.f_code.co_name})"
+        frame = frame.f_back
+    return ""

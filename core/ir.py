@@ -83,6 +83,8 @@ def shaped_abstractify(x: Any) -> AbstractArray:
         # NOTE: Python bools are not weak in jax; ints, floats and complexes are.
         return AbstractArray((), dtypes.dtype_of(x), weak_type=dtypes.is_weakly_typed(x))
     if isinstance(x, (np.ndarray, np.generic)):
+        if x.dtype == dtypes.float0:  # the tangent type of ints: no canonical form
+            return AbstractArray(x.shape, x.dtype)
         return AbstractArray(x.shape, dtypes.canonicalize_dtype(x.dtype))
     shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
     if shape is not None and dtype is not None:  # e.g. ShapeDtypeStruct
@@ -247,6 +249,8 @@ def pretty_print(program: Program) -> str:
 
     def name(atom: Atom) -> str:
         if isinstance(atom, Literal):
+            if isinstance(atom.val, np.ndarray):  # an inlined host array
+                return f"array<{atom.aval.str_short()}>"
             return repr(atom.val.item() if isinstance(atom.val, np.generic) else atom.val)
         if atom.id not in names:
             n = len(names)
@@ -260,7 +264,8 @@ def pretty_print(program: Program) -> str:
         return names[atom.id]
 
     def binder(v: Var) -> str:
-        return f"{name(v)}:{v.aval.str_short()}"
+        # NOTE: weak types are not marked, as in jax's jaxprs.
+        return f"{name(v)}:{v.aval.strip_weak_type().str_short()}"
 
     def fmt_param(v: Any) -> str:
         if isinstance(v, Program):
@@ -331,6 +336,10 @@ class Trace:
     """
 
     parent: "Trace | None" = None
+    # Where the transformation owning this trace was applied (for error messages);
+    # set by the public API functions through `traced_at`.
+    source: str = ""
+    _finished = False
 
     def process_primitive(self, primitive: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
@@ -338,7 +347,11 @@ class Trace:
 
     def is_valid(self) -> bool:
         """False once the transformation that owns this trace has finished."""
-        return True
+        return not self._finished
+
+    def finish(self) -> None:
+        """Mark the trace finished: its tracers may no longer be used."""
+        self._finished = True
 
 
 class Tracer:
@@ -383,10 +396,13 @@ class Tracer:
         return f"Traced<{self.aval.str_short()}>with<{type(self._trace).__name__}>"
 
     def _concrete_value_error(self, what: str) -> Exception:
-        from lamina.errors import ConcretizationError
+        from lamina.errors import ConcretizationError, user_source_line
+        where = user_source_line()
         return ConcretizationError(
             f"{what} needs a concrete value, but got a traced array {self.aval.str_short()} "
-            f"(traced by {type(self._trace).__name__}). Inside jit/vmap/grad, use "
+            f"(traced by {type(self._trace).__name__}"
+            f"{', created at ' + self._trace.source if self._trace.source else ''})"
+            f"{' at ' + where if where else ''}. Inside jit/vmap/grad, use "
             "lamina.lax.cond/lamina.numpy.where instead of Python control flow, or mark the "
             "argument static (jit(f, static_argnums=...)).")
 
@@ -445,9 +461,28 @@ def bind(primitive: Primitive, args: Sequence[Any], params: dict[str, Any]) -> A
     trace = current_trace()
     for a in args:
         if isinstance(a, Tracer) and not a._trace.is_valid():
+            from lamina.errors import user_source_line
+            created = f" (created at {a._trace.source})" if a._trace.source else ""
             raise EscapedTracerError(
-                f"{primitive.name} got a tracer {a.aval.str_short()} from a "
-                f"{type(a._trace).__name__} that has already finished: a traced value "
-                "escaped its transformation (stored in a global or an object during "
-                "tracing?). Return it from the transformed function instead.")
-    return trace.process_primitive(primitive, args, params)
+                f"{primitive.name} at {user_source_line() or '?'} got a tracer "
+                f"{a.aval.str_short()} from a {type(a._trace).__name__}{created} that has "
+                "already finished: a traced value escaped its transformation (stored in a "
+                "global or an object during tracing?). Return it from the transformed "
+                "function instead.")
+    try:
+        return trace.process_primitive(primitive, args, params)
+    except (TypeError, ValueError) as e:
+        if not isinstance(trace, _eval_trace_type()) and not getattr(e, "_lamina_noted", False):
+            # Say which line of the user's code was being traced (Python 3.11 notes).
+            from lamina.errors import user_source_line
+            where = user_source_line()
+            if where and hasattr(e, "add_note"):
+                e.add_note(f"(while tracing {primitive.name} at {where} under "
+                           f"{type(trace).__name__})")
+            e._lamina_noted = True  # type: ignore[attr-defined]
+        raise
+
+
+def _eval_trace_type() -> type:
+    from lamina.interpreters.eval import EvalTrace
+    return EvalTrace

@@ -1,8 +1,12 @@
 """Test environment: checks on, x64 off, a fixed-seed rng, and a guard that fails any
 test which leaves lamina's global config changed."""
 import os
+import tempfile
 
 os.environ.setdefault("LAMINA_ENABLE_CHECKS", "1")
+# The persistent compilation cache goes to a fresh directory per run, not ~/.cache
+# (point LAMINA_CACHE_DIR at a fixed directory to reuse compiles across runs).
+os.environ.setdefault("LAMINA_CACHE_DIR", tempfile.mkdtemp(prefix="lamina-test-cache-"))
 # Collective programs must fail fast instead of deadlocking the 2-core CI box.
 os.environ.setdefault(
     "XLA_FLAGS",

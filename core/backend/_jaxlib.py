@@ -103,6 +103,15 @@ def compile(client: Client, module_text: str, devices: Sequence[Device],
     return client.compile_and_load(module_text, xc.DeviceList(tuple(devices)), options)
 
 
+def serialize(executable: LoadedExecutable) -> bytes:
+    return executable.serialize()
+
+
+def deserialize(client: Client, blob: bytes, devices: Sequence[Device],
+                options: Any) -> LoadedExecutable:
+    return client.deserialize_executable(blob, xc.DeviceList(tuple(devices)), options)
+
+
 def result_handler(aval: Any, device: Device) -> Any:
     return _jax.array_result_handler(aval, _jax.SingleDeviceSharding(device), True,
                                      _skip_checks=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from lamina.backend import _jaxlib
-from lamina.backend.client import Device, get_client
+from lamina.backend import _jaxlib, persistent_cache
+from lamina.backend.client import Device
 from lamina.errors import DeletedArrayError
 from lamina.ir import AbstractArray
 
@@ -17,16 +17,24 @@ _compile_cache: dict[tuple[str, tuple[int, ...], tuple[bool, ...]], "_jaxlib.Loa
 
 
 def compile_module(module_text: str, device: Device) -> Any:
-    """Compile (or fetch from the in-process cache) a single-device module."""
+    """Compile a single-device module, or fetch it from the in-process cache, or from
+    the persistent cache on disk (`persistent_cache.py`)."""
     key = (module_text, (device.id,), ())
     exe = _compile_cache.get(key)
     if exe is None:
         client = device.client
-        try:
-            exe = _jaxlib.compile(client, module_text, [device], _jaxlib.compile_options())
-        except _jaxlib.JaxRuntimeError as e:
-            raise RuntimeError(f"XLA failed to compile a lamina program (a lamina bug; please "
-                               f"report it):\n{e}\n--- module ---\n{module_text}") from None
+        options = _jaxlib.compile_options()
+        disk_key = persistent_cache.entry_key(module_text, "replicas=1,partitions=1", device)
+        exe = persistent_cache.load(
+            disk_key, lambda blob: _jaxlib.deserialize(client, blob, [device], options))
+        if exe is None:
+            try:
+                exe = _jaxlib.compile(client, module_text, [device], options)
+            except _jaxlib.JaxRuntimeError as e:
+                raise RuntimeError(f"XLA failed to compile a lamina program (a lamina bug; "
+                                   f"please report it):\n{e}\n--- module ---\n{module_text}"
+                                   ) from None
+            persistent_cache.store(disk_key, _jaxlib.serialize(exe))
         _compile_cache[key] = exe
     return exe
 

@@ -24,6 +24,10 @@ from lamina.ir import Eqn, Primitive, Program, Trace, Tracer, Var, typecheck
 
 _executables: dict[tuple[Any, ...], Executable] = {}
 
+# primitive -> impl(*arrays, **params): primitives that run some other way than as a
+# one-equation program (e.g. `jit`, which compiles its whole sub-program with donation).
+impl_rules: dict[Primitive, Any] = {}
+
 
 def to_array(x: Any) -> Array:
     """`x` as a device Array (host values are copied to the default device)."""
@@ -60,7 +64,7 @@ def _compile_primitive(primitive: Primitive, in_avals: tuple[Any, ...],
     return Executable(loaded, in_avals, program.out_avals, device)
 
 
-def _common_device(arrays: Sequence[Array], primitive: Primitive) -> Device:
+def common_device(arrays: Sequence[Array], primitive: Primitive) -> Device:
     if not arrays:
         return default_device()
     device = arrays[0]._device
@@ -77,7 +81,10 @@ class EvalTrace(Trace):
     def process_primitive(self, primitive: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
         arrays = [x if type(x) is Array else to_array(x) for x in args]
-        device = _common_device(arrays, primitive)
+        impl = impl_rules.get(primitive)
+        if impl is not None:
+            return impl(*arrays, **params)
+        device = common_device(arrays, primitive)
         avals = tuple(a.aval for a in arrays)
         try:
             key = (primitive, tuple(params.items()), avals, device.id, _config.enable_x64)

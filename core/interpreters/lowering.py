@@ -23,9 +23,8 @@ from typing import Any, Callable, Sequence
 import ml_dtypes
 import numpy as np
 
-from lamina import dtypes
 from lamina.errors import MissingRuleError
-from lamina.ir import AbstractArray, Literal, Primitive, Program, Var
+from lamina.ir import AbstractArray, Literal, Primitive, Program
 
 Value = str
 LoweringRule = Callable[..., Any]

@@ -9,4 +9,6 @@ from lamina.lax.reductions import *  # noqa: F401,F403
 from lamina.lax.dot_conv import *  # noqa: F401,F403
 from lamina.lax.indexing import *  # noqa: F401,F403
 from lamina.lax.fft import *  # noqa: F401,F403
+from lamina.lax.control_flow import *  # noqa: F401,F403
 from lamina.lax import linalg as linalg  # noqa: F401
+from lamina.lax import calls as _calls  # noqa: F401  (jit_p and its rules)

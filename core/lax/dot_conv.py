@@ -3,7 +3,9 @@
 Both primitives lower to one StableHLO op (`stablehlo.dot_general`,
 `stablehlo.convolution`); the wrappers (`dot`, `batch_matmul`, `conv`,
 `conv_with_general_padding`, `conv_transpose`) only canonicalise arguments and bind one
-of the two primitives.
+of the two primitives. Each primitive's block ends with its JVP (product rule: both
+are bilinear), transpose and batching rules; `conv_transpose` is a wrapper and needs
+none of its own.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any, NamedTuple, Sequence, Union
 import numpy as np
 
 from lamina import dtypes
-from lamina.interpreters import lowering
+from lamina.interpreters import ad, batching, lowering
 from lamina.ir import AbstractArray, Primitive
 from lamina.lax._util import (ArrayLike, DTypeLike, aval_of, check_arraylike,
                               convert_python_scalars, padtype_to_pads)
@@ -323,6 +325,121 @@ def _dot_general_lower(ctx: lowering.RuleContext, lhs: lowering.Value, rhs: lowe
 
 
 lowering.register_lowering(dot_general_p, _dot_general_lower)
+
+
+# dot_general: transformation rules. It is bilinear, so its JVP is the product rule
+# and each operand's transpose is another dot_general of the cotangent with the other
+# operand, permuted back to the operand's layout.
+
+
+def _ranges_like(*lists: Sequence[int]) -> list[list[int]]:
+    """Consecutive index ranges with the lengths of `lists` ([2, 1] -> [0, 1], [2])."""
+    start, out = 0, []
+    for xs in lists:
+        out.append(list(range(start, start + len(xs))))
+        start += len(xs)
+    return out
+
+
+def _dot_free_dims(ndim: int, contract: Sequence[int], batch: Sequence[int]) -> list[int]:
+    return [d for d in range(ndim) if d not in contract and d not in batch]
+
+
+def _dot_general_transpose_lhs(ct: Any, lhs: Any, rhs: Any, *,
+                               dimension_numbers: DotDimensionNumbers,
+                               precision: CanonicalPrecision,
+                               preferred_element_type: np.dtype | None,
+                               swap_ans: bool = False) -> Any:
+    from lamina.lax import elementwise, structural  # NOTE: lazy: sibling families
+    (lc, rc), (lb, rb) = dimension_numbers
+    x_aval = lhs.aval
+    y_ndim = aval_of(rhs).ndim
+    x_free = _dot_free_dims(x_aval.ndim, lc, lb)
+    y_free = _dot_free_dims(y_ndim, rc, rb)
+    # Where the batch and rhs-free dimensions sit in the cotangent (the output): the
+    # output is (batch, lhs free, rhs free), or (batch, rhs free, lhs free) when this is
+    # the rhs transpose calling with the operands swapped.
+    if swap_ans:
+        ct_batch, ct_y, _ = _ranges_like(lb, y_free, x_free)
+    else:
+        ct_batch, _, ct_y = _ranges_like(lb, x_free, y_free)
+    # ct . rhs contracting the rhs-free dims gives (batch, lhs free, rhs contracting);
+    # the rhs contracting dims come out in rhs order, i.e. lhs contracting sorted by rc.
+    dims = ((tuple(ct_y), tuple(y_free)), (tuple(ct_batch), tuple(rb)))
+    x_contract_by_y = [lc[i] for i in np.argsort(rc)]
+    perm = tuple(int(i) for i in np.argsort([*lb, *x_free, *x_contract_by_y]))
+    x_bar = dot_general(ct, rhs, dims, precision=precision,
+                        preferred_element_type=preferred_element_type)
+    x_bar = structural.transpose(x_bar, perm)
+    # NOTE: mixed-dtype operands and preferred_element_type make the product wider
+    # than this operand; its cotangent must come back in the operand's own dtype.
+    if aval_of(x_bar).dtype != x_aval.dtype:
+        x_bar = elementwise.convert_element_type(x_bar, x_aval.dtype)
+    return x_bar
+
+
+def _dot_general_transpose_rule(ct: Any, lhs: Any, rhs: Any, *,
+                                dimension_numbers: DotDimensionNumbers,
+                                precision: CanonicalPrecision,
+                                preferred_element_type: np.dtype | None) -> list[Any]:
+    assert not (ad.is_undefined_primal(lhs) and ad.is_undefined_primal(rhs)), \
+        "dot_general is bilinear, not linear in both operands at once"
+    if ad.is_undefined_primal(lhs):
+        return [_dot_general_transpose_lhs(
+            ct, lhs, rhs, dimension_numbers=dimension_numbers, precision=precision,
+            preferred_element_type=preferred_element_type), None]
+    (lc, rc), (lb, rb) = dimension_numbers
+    swapped = ((rc, lc), (rb, lb))
+    rhs_precision = None if precision is None else (precision[1], precision[0])
+    return [None, _dot_general_transpose_lhs(
+        ct, rhs, lhs, dimension_numbers=swapped, precision=rhs_precision,
+        preferred_element_type=preferred_element_type, swap_ans=True)]
+
+
+def _dot_general_batch_dnums(ndims: tuple[int, int], bdims: tuple[Any, Any],
+                             dimension_numbers: DotDimensionNumbers
+                             ) -> tuple[DotDimensionNumbers, int]:
+    """Dimension numbers for the batched operands (`ndims` are the unbatched ranks)
+    and the position of the batch dimension in the output."""
+    (lc, rc), (lb, rb) = dimension_numbers
+    lbd, rbd = bdims
+
+    def bump(dims: Sequence[int], bd: int) -> tuple[int, ...]:
+        return tuple(d + (d >= bd) for d in dims)
+
+    if lbd is not None and rbd is not None:
+        # Both mapped: the vmapped dimension becomes a new leading dot batch dimension.
+        return ((bump(lc, lbd), bump(rc, rbd)),
+                ((lbd, *bump(lb, lbd)), (rbd, *bump(rb, rbd)))), 0
+    if lbd is not None:
+        # Only lhs mapped: it is one more lhs free dimension; find it in the output.
+        lhs_free = _dot_free_dims(ndims[0], lc, lb)
+        out_dim = len(lb) + sum(d < lbd for d in lhs_free)
+        return ((bump(lc, lbd), rc), (bump(lb, lbd), rb)), out_dim
+    rhs_free = _dot_free_dims(ndims[1], rc, rb)
+    n_lhs_out = ndims[0] - len(lc)  # batch + lhs free dimensions
+    out_dim = n_lhs_out + sum(d < rbd for d in rhs_free)
+    return ((lc, bump(rc, rbd)), (lb, bump(rb, rbd))), out_dim
+
+
+def _dot_general_batch_rule(args: Sequence[Any], dims: Sequence[Any], *,
+                            dimension_numbers: DotDimensionNumbers,
+                            precision: CanonicalPrecision,
+                            preferred_element_type: np.dtype | None) -> tuple[Any, int]:
+    lhs, rhs = args
+    lbd, rbd = dims
+    ndims = (aval_of(lhs).ndim - (lbd is not None), aval_of(rhs).ndim - (rbd is not None))
+    dnums, out_dim = _dot_general_batch_dnums(ndims, (lbd, rbd), dimension_numbers)
+    out = dot_general_p.bind(lhs, rhs, dimension_numbers=dnums, precision=precision,
+                             preferred_element_type=preferred_element_type)
+    return out, out_dim
+
+
+ad.defjvp(dot_general_p,
+          lambda g, lhs, rhs, **params: dot_general_p.bind(g, rhs, **params),
+          lambda g, lhs, rhs, **params: dot_general_p.bind(lhs, g, **params))
+ad.primitive_transposes[dot_general_p] = _dot_general_transpose_rule
+batching.primitive_batchers[dot_general_p] = _dot_general_batch_rule
 
 
 def dot(lhs: ArrayLike, rhs: ArrayLike, precision: PrecisionLike = None,
@@ -754,6 +871,209 @@ def _conv_general_dilated_lower(ctx: lowering.RuleContext, lhs: lowering.Value,
 
 
 lowering.register_lowering(conv_general_dilated_p, _conv_general_dilated_lower)
+
+
+# conv_general_dilated: transformation rules (the math of jax's convolution.py). It is
+# bilinear; the lhs transpose is a convolution of the cotangent with the spatially
+# reversed kernel (I and O swapped) whose input dilation is the forward stride, and the
+# rhs transpose a convolution of the input with the cotangent as kernel, whose kernel
+# dilation is the forward stride. Feature groups and batch groups trade places there.
+
+
+def _conv_spec_swap(spec: Sequence[int]) -> tuple[int, ...]:
+    return (spec[1], spec[0], *spec[2:])
+
+
+def _reshape_axis_into(src: int, dst: int, x: Any) -> Any:
+    """Merge axis `src` of `x` into axis `dst` as its major part; `dst` counts the
+    axes of `x` with `src` removed (so it can name an unbatched dimension)."""
+    from lamina.lax import structural  # NOTE: lazy: structural is a sibling family
+    shape = aval_of(x).shape
+    perm = [i for i in range(len(shape)) if i != src]
+    perm.insert(dst, src)
+    new_shape = [shape[i] for i in range(len(shape)) if i != src]
+    new_shape[dst] *= shape[src]
+    return structural.reshape(structural.transpose(x, perm), new_shape)
+
+
+def _reshape_axis_out_of(src: int, size1: int, x: Any) -> Any:
+    """Split axis `src` of `x` into `(size1, rest)`, `size1` major."""
+    from lamina.lax import structural  # NOTE: lazy: structural is a sibling family
+    shape = list(aval_of(x).shape)
+    assert shape[src] % size1 == 0, (shape, src, size1)
+    shape[src:src + 1] = [size1, shape[src] // size1]
+    return structural.reshape(x, shape)
+
+
+def _conv_vjp_lhs_padding(in_shape: Sequence[int], window: Sequence[int],
+                          strides: Sequence[int], out_shape: Sequence[int],
+                          padding: Sequence[tuple[int, int]], lhs_dilation: Sequence[int],
+                          rhs_dilation: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    pads = []
+    for n, k, s, o, (lo, _), ld, rd in zip(in_shape, window, strides, out_shape, padding,
+                                           lhs_dilation, rhs_dilation):
+        n_d, k_d, o_d = _dilate_dim(n, ld), _dilate_dim(k, rd), _dilate_dim(o, s)
+        before = k_d - lo - 1
+        pads.append((before, n_d + k_d - 1 - o_d - before))
+    return tuple(pads)
+
+
+def _conv_vjp_rhs_padding(in_shape: Sequence[int], window: Sequence[int],
+                          strides: Sequence[int], out_shape: Sequence[int],
+                          padding: Sequence[tuple[int, int]], lhs_dilation: Sequence[int],
+                          rhs_dilation: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    pads = []
+    for n, k, s, o, (lo, _), ld, rd in zip(in_shape, window, strides, out_shape, padding,
+                                           lhs_dilation, rhs_dilation):
+        n_d, k_d, o_d = _dilate_dim(n, ld), _dilate_dim(k, rd), _dilate_dim(o, s)
+        pads.append((lo, o_d - n_d + k_d - lo - 1))
+    return tuple(pads)
+
+
+def _conv_operand_dtype_ct(ct: Any, other: Any) -> tuple[Any, Any]:
+    """The cotangent and the other operand in one dtype: with preferred_element_type
+    the cotangent is wider than the operands, and convolution needs equal dtypes."""
+    from lamina.lax import elementwise  # NOTE: lazy: elementwise is a sibling family
+    ct_dtype, other_dtype = aval_of(ct).dtype, aval_of(other).dtype
+    if ct_dtype != other_dtype:
+        other = elementwise.convert_element_type(other, ct_dtype)
+    return ct, other
+
+
+def _to_operand_dtype(x: Any, aval: AbstractArray) -> Any:
+    from lamina.lax import elementwise  # NOTE: lazy: elementwise is a sibling family
+    if aval_of(x).dtype != aval.dtype:
+        x = elementwise.convert_element_type(x, aval.dtype)
+    return x
+
+
+def _conv_transpose_lhs(ct: Any, lhs: Any, rhs: Any, *, window_strides: tuple[int, ...],
+                        padding: tuple[tuple[int, int], ...], lhs_dilation: tuple[int, ...],
+                        rhs_dilation: tuple[int, ...], dimension_numbers: ConvDimensionNumbers,
+                        feature_group_count: int, batch_group_count: int,
+                        precision: CanonicalPrecision,
+                        preferred_element_type: np.dtype | None) -> Any:
+    from lamina.lax import structural  # NOTE: lazy: structural is a sibling family
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    lhs_aval = lhs.aval
+    rhs_shape = aval_of(rhs).shape
+    ct, rhs = _conv_operand_dtype_ct(ct, rhs)
+    group_count = 1
+    if feature_group_count > 1 or batch_group_count > 1:
+        # The kernel's O dimension is (groups, O / groups); in the transposed
+        # convolution O is the input-feature side, so the groups move into I.
+        group_count = max(feature_group_count, batch_group_count)
+        rhs = _reshape_axis_out_of(rhs_spec[0], group_count, rhs)
+        rhs = _reshape_axis_into(rhs_spec[0], rhs_spec[1], rhs)
+    t_dnums = ConvDimensionNumbers(out_spec, _conv_spec_swap(rhs_spec), lhs_spec)
+    pads = _conv_vjp_lhs_padding(
+        [lhs_aval.shape[d] for d in lhs_spec[2:]], [rhs_shape[d] for d in rhs_spec[2:]],
+        window_strides, [aval_of(ct).shape[d] for d in out_spec[2:]], padding, lhs_dilation,
+        rhs_dilation)
+    out = conv_general_dilated(
+        ct, structural.rev(rhs, tuple(rhs_spec[2:])), window_strides=lhs_dilation,
+        padding=pads, lhs_dilation=window_strides, rhs_dilation=rhs_dilation,
+        dimension_numbers=t_dnums, feature_group_count=group_count, precision=precision)
+    if batch_group_count > 1:
+        # NOTE: the batch groups came out as feature groups: move them back to the batch.
+        out = _reshape_axis_out_of(lhs_spec[1], batch_group_count, out)
+        out = _reshape_axis_into(lhs_spec[1], lhs_spec[0], out)
+    return _to_operand_dtype(out, lhs_aval)
+
+
+def _conv_transpose_rhs(ct: Any, lhs: Any, rhs: Any, *, window_strides: tuple[int, ...],
+                        padding: tuple[tuple[int, int], ...], lhs_dilation: tuple[int, ...],
+                        rhs_dilation: tuple[int, ...], dimension_numbers: ConvDimensionNumbers,
+                        feature_group_count: int, batch_group_count: int,
+                        precision: CanonicalPrecision,
+                        preferred_element_type: np.dtype | None) -> Any:
+    rhs_aval = rhs.aval
+    if 0 in aval_of(ct).shape:
+        # NOTE: an empty output would make a kernel with an empty spatial window.
+        return ad.Zero(ad.tangent_aval(rhs_aval))
+    lhs_spec, rhs_spec, out_spec = dimension_numbers
+    lhs_shape = aval_of(lhs).shape
+    ct, lhs = _conv_operand_dtype_ct(ct, lhs)
+    # Batch and feature swap roles: the input's features become the batch, the batch
+    # is contracted (input features), and the cotangent is the kernel.
+    t_dnums = ConvDimensionNumbers(_conv_spec_swap(lhs_spec), _conv_spec_swap(out_spec),
+                                   _conv_spec_swap(rhs_spec))
+    pads = _conv_vjp_rhs_padding(
+        [lhs_shape[d] for d in lhs_spec[2:]], [rhs_aval.shape[d] for d in rhs_spec[2:]],
+        window_strides, [aval_of(ct).shape[d] for d in out_spec[2:]], padding, lhs_dilation,
+        rhs_dilation)
+    # Feature groups of the forward convolution are batch groups here, and vice versa.
+    out = conv_general_dilated(
+        lhs, ct, window_strides=rhs_dilation, padding=pads, lhs_dilation=lhs_dilation,
+        rhs_dilation=window_strides, dimension_numbers=t_dnums,
+        feature_group_count=batch_group_count, batch_group_count=feature_group_count,
+        precision=precision)
+    return _to_operand_dtype(out, rhs_aval)
+
+
+def _conv_general_dilated_transpose_rule(ct: Any, lhs: Any, rhs: Any,
+                                         **params: Any) -> list[Any]:
+    assert not (ad.is_undefined_primal(lhs) and ad.is_undefined_primal(rhs)), \
+        "conv_general_dilated is bilinear, not linear in both operands at once"
+    if ad.is_undefined_primal(lhs):
+        return [_conv_transpose_lhs(ct, lhs, rhs, **params), None]
+    return [None, _conv_transpose_rhs(ct, lhs, rhs, **params)]
+
+
+def _conv_general_dilated_batch_rule(args: Sequence[Any], dims: Sequence[Any],
+                                     **params: Any) -> tuple[Any, int]:
+    lhs, rhs = args
+    lbd, rbd = dims
+    lhs_spec, rhs_spec, out_spec = params["dimension_numbers"]
+    fgc, bgc = params["feature_group_count"], params["batch_group_count"]
+
+    def conv(lhs: Any, rhs: Any, **changes: Any) -> Any:
+        return conv_general_dilated_p.bind(lhs, rhs, **{**params, **changes})
+
+    if lbd is not None and rbd is not None:
+        # Both mapped: each lane is its own group, of features (or of the batch when
+        # the convolution already groups its batch).
+        size = aval_of(lhs).shape[lbd]
+        if bgc > 1:
+            new_lhs = _reshape_axis_into(lbd, lhs_spec[0], lhs)
+            changes = {"batch_group_count": bgc * size}
+        else:
+            new_lhs = _reshape_axis_into(lbd, lhs_spec[1], lhs)
+            changes = {"feature_group_count": fgc * size}
+        out = conv(new_lhs, _reshape_axis_into(rbd, rhs_spec[0], rhs), **changes)
+        return _reshape_axis_out_of(out_spec[1], size, out), out_spec[1]
+    if lbd is not None:
+        # Only lhs mapped: the lanes are more batch. With batch groups the groups must
+        # stay outermost: split them off, fold the lanes in below them, merge back.
+        size = aval_of(lhs).shape[lbd]
+        if bgc == 1:
+            new_lhs = _reshape_axis_into(lbd, lhs_spec[0], lhs)
+        else:
+            new_lhs = _reshape_axis_out_of(lhs_spec[0] + (lbd <= lhs_spec[0]), bgc, lhs)
+            new_lhs = _reshape_axis_into(lbd + (lhs_spec[0] < lbd), lhs_spec[0] + 1, new_lhs)
+            new_lhs = _reshape_axis_into(lhs_spec[0], lhs_spec[0], new_lhs)
+        out = conv(new_lhs, rhs)
+        return _reshape_axis_out_of(out_spec[0], size, out), out_spec[0]
+    # Only rhs mapped: the lanes are more output features (below any groups).
+    size = aval_of(rhs).shape[rbd]
+    if fgc == 1 and bgc == 1:
+        out = conv(lhs, _reshape_axis_into(rbd, rhs_spec[0], rhs))
+        return _reshape_axis_out_of(out_spec[1], size, out), out_spec[1]
+    groups = max(fgc, bgc)
+    new_rhs = _reshape_axis_out_of(rhs_spec[0] + (rbd <= rhs_spec[0]), groups, rhs)
+    new_rhs = _reshape_axis_into(rbd + (rhs_spec[0] < rbd), rhs_spec[0] + 1, new_rhs)
+    new_rhs = _reshape_axis_into(rhs_spec[0], rhs_spec[0], new_rhs)
+    out = conv(lhs, new_rhs)
+    out = _reshape_axis_out_of(out_spec[1], groups, out)
+    out = _reshape_axis_out_of(out_spec[1] + 1, size, out)
+    return _reshape_axis_into(out_spec[1], out_spec[1] + 1, out), out_spec[1]
+
+
+ad.defjvp(conv_general_dilated_p,
+          lambda g, lhs, rhs, **params: conv_general_dilated_p.bind(g, rhs, **params),
+          lambda g, lhs, rhs, **params: conv_general_dilated_p.bind(lhs, g, **params))
+ad.primitive_transposes[conv_general_dilated_p] = _conv_general_dilated_transpose_rule
+batching.primitive_batchers[conv_general_dilated_p] = _conv_general_dilated_batch_rule
 
 
 def conv(lhs: ArrayLike, rhs: ArrayLike, window_strides: Sequence[int], padding: str,

@@ -11,6 +11,9 @@ Most primitives are one op on one dtype class, so `_unop` / `_binop` define the 
 block (primitive, documented wrapper, abstract eval, lowering) in one call, as jax's
 `standard_unop` does; the rest are written out. Lowerings map to one StableHLO/CHLO op
 where one exists and otherwise compose a few ops; rules see already-checked avals.
+
+The JVP, transpose and batching rules of these primitives are in `elementwise_rules.py`,
+imported at the end of this module (together they would pass ~1300 lines).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from lamina import dtypes
+from lamina import dtypes, tree_util
 from lamina.backend.array import Array
 from lamina.interpreters import lowering
 from lamina.interpreters.lowering import RuleContext, Value
@@ -43,7 +46,8 @@ __all__ = [
     "neg", "sign", "floor", "ceil", "round", "is_finite", "exp", "exp2", "log", "expm1",
     "log1p", "tanh", "logistic", "sin", "cos", "tan", "asin", "acos", "atan", "sinh",
     "cosh", "asinh", "acosh", "atanh", "sqrt", "rsqrt", "cbrt", "abs", "real", "imag",
-    "conj", "erf", "erfc", "erf_inv", "lgamma", "digamma", "bessel_i1e", "square",
+    "conj", "erf", "erfc", "erf_inv", "lgamma", "digamma", "polygamma", "bessel_i1e",
+    "square",
     "reciprocal", "integer_pow", "population_count", "clz",
     # bitwise
     "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
@@ -55,6 +59,8 @@ __all__ = [
     # selection and conversion
     "select_n", "select", "clamp", "convert_element_type", "bitcast_convert_type",
     "reduce_precision",
+    # autodiff
+    "stop_gradient",
 ]
 
 DTypePredicate = Callable[[np.dtype], bool]
@@ -490,6 +496,11 @@ lgamma_p, lgamma = _unop(
 digamma_p, digamma = _unop(
     "digamma", _float, "chlo.digamma", "Elementwise digamma function (lgamma's derivative).",
     _FLOAT_X, f"`psi(x)` {_SAME} NaN at the poles 0, -1, -2, ...")
+polygamma_p, polygamma = _binop(
+    "polygamma", _float, "chlo.polygamma",
+    "Elementwise polygamma function: the m-th derivative of digamma, `psi^(m)(x)`.",
+    "floating-point arrays or scalars (m: non-negative integral values)",
+    "`psi^(m)(x)` with the operands' dtype and common shape (NaN for non-integral m).")
 bessel_i1e_p, bessel_i1e = _unop(
     "bessel_i1e", _float, "chlo.bessel_i1e", "Elementwise exponentially scaled modified "
     "Bessel function of order 1, `exp(-|x|) * I1(x)`.", _FLOAT_X, f"`i1e(x)` {_SAME}")
@@ -1076,3 +1087,42 @@ def _reduce_precision_lower(ctx: RuleContext, x: Value, *, exponent_bits: int,
 
 reduce_precision_p.def_abstract_eval(naryop_abstract_eval("reduce_precision", _float))
 lowering.register_lowering(reduce_precision_p, _reduce_precision_lower)
+
+# --------------------------------------------------------------------------------------
+# Autodiff barrier
+# --------------------------------------------------------------------------------------
+
+stop_gradient_p = Primitive("stop_gradient")
+
+
+def stop_gradient(x: Any) -> Any:
+    """The identity on values, with a zero derivative: stops gradients flowing into `x`.
+
+    Args:
+        x: a pytree of arrays or scalars. Integer and bool leaves are returned as they
+            are (they carry no gradient anyway).
+
+    Returns:
+        `x`, whose inexact leaves `grad`, `jvp` and the other transformations treat as
+        constants.
+
+    >>> import lamina
+    >>> lamina.grad(lambda x: x * stop_gradient(x))(np.float32(3.0))
+    Array(3., dtype=float32)
+    """
+
+    def stop(leaf: Any) -> Any:
+        check_arraylike("lax.stop_gradient", leaf)
+        if dtypes.is_inexact(dtypes.dtype_of(leaf)):
+            return stop_gradient_p.bind(leaf)
+        return leaf
+
+    return tree_util.tree_map(stop, x)
+
+
+stop_gradient_p.def_abstract_eval(lambda x: x)
+lowering.register_lowering(stop_gradient_p, lambda ctx, x: x)
+
+# NOTE: the JVP, transpose and batching rules of this family live in a sibling module
+# (this one would pass ~1300 lines with them); importing it registers them.
+from lamina.lax import elementwise_rules as _rules  # noqa: E402,F401

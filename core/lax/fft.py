@@ -1,4 +1,9 @@
-"""Fast Fourier transforms: `lax.fft` (jax.lax.fft), lowered to `stablehlo.fft`."""
+"""Fast Fourier transforms: `lax.fft` (jax.lax.fft), lowered to `stablehlo.fft`.
+
+`fft_p` is linear: its JVP applies it to the tangent and its transpose is another FFT
+(with a Hermitian-redundancy mask and scaling for RFFT/IRFFT); it acts on trailing
+axes, so vmap moves the batch dimension to the front.
+"""
 from __future__ import annotations
 
 import enum
@@ -7,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lamina import dtypes
-from lamina.interpreters import lowering
+from lamina.interpreters import ad, batching, lowering
 from lamina.interpreters.lowering import RuleContext, Value
 from lamina.ir import AbstractArray, Primitive
 from lamina.lax._util import ArrayLike, aval_of, operator_index
@@ -134,3 +139,62 @@ def _fft_lower(ctx: RuleContext, x: Value, *, fft_type: FftType,
 
 
 lowering.register_lowering(fft_p, _fft_lower)
+
+
+def _hermitian_mask(fft_lengths: tuple[int, ...], shape: tuple[int, ...], dtype: np.dtype,
+                    scale: float = 1.0, invert: bool = False) -> Any:
+    """Weights of RFFT's `m = n // 2 + 1` outputs along the last axis, broadcast to
+    `shape`: 1 for the DC term (and the Nyquist term when n is even), 2 for the others,
+    which stand for a conjugate pair of the full spectrum. Times `scale`; `invert`
+    gives the reciprocal weights.
+
+    NOTE: built from an iota, not a numpy constant, so that rules traced inside closed
+    programs (jit) capture no array constants.
+    """
+    from lamina.lax import elementwise as el
+    from lamina.lax.structural import broadcasted_iota, full
+    idx = broadcasted_iota(np.int32, shape, len(shape) - 1)
+    single = el.eq(idx, np.int32(0))
+    if fft_lengths[-1] % 2 == 0:
+        single = el.bitwise_or(single, el.eq(idx, np.int32(shape[-1] - 1)))
+    pair = 0.5 if invert else 2.0
+    return el.select(single, full(shape, scale, dtype), full(shape, pair * scale, dtype))
+
+
+def _fft_transpose(ct: Any, x: Any, *, fft_type: FftType, fft_lengths: tuple[int, ...]
+                   ) -> list[Any]:
+    # The DFT matrix is symmetric, so FFT and IFFT are their own transposes. RFFT and
+    # IRFFT drop (or reconstruct) the conjugate half of the spectrum: their transposes
+    # weight the kept half by the Hermitian mask. The conjugations follow jax's
+    # convention for cotangents of complex <-> real maps (jax issue #6223).
+    from lamina.lax import elementwise as el
+    assert ad.is_undefined_primal(x)
+    if isinstance(ct, ad.Zero):
+        return [ad.Zero(x.aval)]
+    ct_aval = aval_of(ct)
+    size = float(np.prod(fft_lengths))
+    if fft_type == FftType.RFFT:
+        # N * irfft(conj(ct) / mask)
+        weights = _hermitian_mask(fft_lengths, ct_aval.shape, ct_aval.dtype, size, invert=True)
+        out = fft_p.bind(el.mul(el.conj(ct), weights), fft_type=FftType.IRFFT,
+                         fft_lengths=fft_lengths)
+    elif fft_type == FftType.IRFFT:
+        # conj(mask / N * rfft(ct))
+        spectrum = fft_p.bind(ct, fft_type=FftType.RFFT, fft_lengths=fft_lengths)
+        spec_aval = aval_of(spectrum)
+        weights = _hermitian_mask(fft_lengths, spec_aval.shape, spec_aval.dtype, 1.0 / size)
+        out = el.conj(el.mul(spectrum, weights))
+    else:
+        out = fft_p.bind(ct, fft_type=fft_type, fft_lengths=fft_lengths)
+    return [out]
+
+
+def _fft_batch(args: Sequence[Any], dims: Sequence[Any], *, fft_type: FftType,
+               fft_lengths: tuple[int, ...]) -> tuple[Any, Any]:
+    (x,), (d,) = args, dims
+    x = batching.moveaxis(x, d, 0)
+    return fft_p.bind(x, fft_type=fft_type, fft_lengths=fft_lengths), 0
+
+
+ad.deflinear(fft_p, _fft_transpose)
+batching.primitive_batchers[fft_p] = _fft_batch

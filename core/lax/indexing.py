@@ -9,6 +9,9 @@ Out-of-bounds indices follow `GatherScatterMode` as in jax: `gather` defaults to
 PROMISE_IN_BOUNDS (XLA clamps the window into bounds), FILL_OR_DROP masks windows that
 are not wholly in bounds with a fill value; the scatters default to FILL_OR_DROP
 (XLA drops windows that are not wholly in bounds) and CLIP clamps the indices first.
+
+The JVP, transpose and batching rules live in `lamina.lax.indexing_rules`, imported at
+the end of this module.
 """
 from __future__ import annotations
 
@@ -798,3 +801,8 @@ def scatter_max(operand: ArrayLike, scatter_indices: ArrayLike, updates: ArrayLi
 
 scatter_max_p.def_abstract_eval(_scatter_abstract_eval("scatter_max", _any_dtype))
 lowering.register_lowering(scatter_max_p, _scatter_lowering(_extremum("stablehlo.maximum", "GT")))
+
+
+# NOTE: the JVP, transpose and batching rules of this family live in a sibling module
+# (size cap); importing it registers them.
+from lamina.lax import indexing_rules as _indexing_rules  # noqa: E402,F401

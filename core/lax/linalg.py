@@ -16,6 +16,9 @@ input of `cholesky`/`eigh`, zeroing the upper triangle of `cholesky`), lamina fo
 work into the primitive's lowering (`symmetrize_input` is a parameter of `cholesky_p`
 and `eigh_p`; `cholesky_p` returns the lower triangle with zeros above). One compiled
 program per call instead of four; JVP rules must account for these parameters.
+
+The transformation rules (JVP, transpose, batching) are in `linalg_rules.py`, imported
+at the end of this module.
 """
 from __future__ import annotations
 
@@ -384,8 +387,10 @@ def eig(x: ArrayLike, *, compute_left_eigenvectors: bool = True,
       x: a batch of square matrices `[..., n, n]` (float32/64, complex64/128).
       compute_left_eigenvectors: also return the left eigenvectors.
       compute_right_eigenvectors: also return the right eigenvectors.
-      enable_eigvec_derivs: accepted for jax compatibility (differentiation is not
-        implemented yet).
+      enable_eigvec_derivs: allow differentiating the eigenvectors. Their derivative
+        assumes distinct eigenvalues and LAPACK's normalisation (unit 2-norm, real
+        largest-magnitude component), which lamina cannot check; off by default, as
+        in jax. The eigenvalues are always differentiable.
       implementation: None or `EigImplementation.LAPACK` (the only CPU backend).
       use_magma: accepted for jax compatibility; ignored on CPU.
 
@@ -394,12 +399,13 @@ def eig(x: ArrayLike, *, compute_left_eigenvectors: bool = True,
       eigenvalues `[..., n]` and eigenvectors `[..., n, n]` with unit 2-norm columns,
       `v[..., :, i]` belonging to `w[..., i]`.
     """
-    del use_magma, enable_eigvec_derivs
+    del use_magma
     if implementation not in (None, EigImplementation.LAPACK):
         raise NotImplementedError(f"lax.linalg.eig: implementation {implementation} is not "
                                   "available on CPU; use EigImplementation.LAPACK or None")
     return eig_p.bind(x, compute_left_eigenvectors=bool(compute_left_eigenvectors),
-                      compute_right_eigenvectors=bool(compute_right_eigenvectors))
+                      compute_right_eigenvectors=bool(compute_right_eigenvectors),
+                      enable_eigvec_derivs=bool(enable_eigvec_derivs))
 
 
 def _complex_dtype(dtype: np.dtype) -> np.dtype:
@@ -407,7 +413,8 @@ def _complex_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def _eig_abstract_eval(x: AbstractArray, *, compute_left_eigenvectors: bool,
-                       compute_right_eigenvectors: bool) -> list[AbstractArray]:
+                       compute_right_eigenvectors: bool, enable_eigvec_derivs: bool
+                       ) -> list[AbstractArray]:
     _check_matrices("eig", x, square=True)
     cdtype = _complex_dtype(x.dtype)
     w = AbstractArray(x.shape[:-1], cdtype, x.weak_type)
@@ -419,7 +426,9 @@ eig_p.def_abstract_eval(_eig_abstract_eval)
 
 
 def _eig_lower(ctx: RuleContext, x: Value, *, compute_left_eigenvectors: bool,
-               compute_right_eigenvectors: bool) -> list[Value]:
+               compute_right_eigenvectors: bool, enable_eigvec_derivs: bool
+               ) -> list[Value]:
+    del enable_eigvec_derivs  # only read by the JVP rule
     aval = ctx.avals_in[0].strip_weak_type()
     w_aval, *v_avals = [a.strip_weak_type() for a in ctx.avals_out]
     if aval.size == 0:
@@ -1038,3 +1047,7 @@ def _triangular_solve_lower(ctx: RuleContext, a: Value, b: Value, *, left_side: 
 
 lowering.register_lowering(triangular_solve_p, _triangular_solve_lower)
 
+
+# NOTE: the JVP, transpose and batching rules live in linalg_rules.py (size); importing
+# it here registers them whenever this module is imported.
+from lamina.lax import linalg_rules as _linalg_rules  # noqa: E402,F401

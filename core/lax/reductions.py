@@ -1092,3 +1092,8 @@ def reduce_window(operand: ArrayLike, init_value: ArrayLike, computation: Callab
     # NOTE: XLA folds init_value into every window and pads with it; for an idempotent
     # max/min that equals clamping the identity-initialised result by init_value.
     return clamp(out, init)
+
+
+# NOTE: the JVP, transpose and batching rules of this family live in a sibling module
+# (this file would pass ~1300 lines); importing it registers them.
+from lamina.lax import reductions_rules as _rules  # noqa: E402,F401

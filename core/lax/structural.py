@@ -7,6 +7,9 @@ jax: `broadcast`, `broadcast_to_rank`, `expand_dims`, `slice_in_dim`, `index_in_
 `dynamic_*_in_dim`, `broadcasted_iota`, `full`, `full_like`, `zeros_like_array`,
 `collapse`.
 
+Their JVP, transpose and batching rules are in `lamina.lax.structural_rules`,
+imported at the end of this module.
+
 Wrappers canonicalise (static integers become tuples of Python ints, in-range negative
 axes become non-negative) and leave every check to the abstract-evaluation rules, which
 the typechecker re-runs, so a bad program is rejected with the same message whether it
@@ -1349,3 +1352,8 @@ def zeros_like_array(x: ArrayLike) -> Array:
     """
     return full_like(x, 0)
 
+
+
+# NOTE: the transformation rules live in a sibling module (this one is long enough);
+# imported last because they reference the primitives and wrappers above.
+from lamina.lax import structural_rules as _rules  # noqa: E402,F401

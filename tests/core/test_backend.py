@@ -143,6 +143,11 @@ def test_no_jax_in_sys_modules():
         import lamina, lamina.numpy as lnp, lamina.nn, lamina.optim
         x = lnp.arange(6.0).reshape(2, 3)
         y = (x * 2 + 1).sum(axis=0)
-        print(float(y[0]), 'jax' in sys.modules, 'optax' in sys.modules)
+        # a jitted gradient step with control flow, as DESIGN.md's rule 1 asks
+        def loss(w):
+            h = lamina.lax.scan(lambda c, r: (c + lnp.tanh(r @ w), None), 0.0, x)[0]
+            return h ** 2
+        w = lamina.jit(lambda w: w - 0.1 * lamina.grad(loss)(w))(lnp.ones(3))
+        print(float(y[0]), w.shape, 'jax' in sys.modules, 'optax' in sys.modules)
     """)
-    assert out == "8.0 False False"
+    assert out == "8.0 (3,) False False"

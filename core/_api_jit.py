@@ -1,0 +1,313 @@
+"""`jit`, `make_jaxpr` and `eval_shape`: staging Python functions into programs."""
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, Hashable, Sequence
+
+from lamina import tree_util
+from lamina.config import config
+from lamina.interpreters import lowering
+from lamina.interpreters.partial_eval import close_over_consts, trace_to_program
+from lamina.backend.array import Array
+from lamina.interpreters.eval import EvalTrace, to_array
+from lamina.ir import (AbstractArray, Program, ShapeDtypeStruct, Tracer, _current_trace,
+                       shaped_abstractify)
+from lamina.lax.calls import jit_impl, jit_p
+
+
+def _as_index_tuple(x: int | Sequence[int] | None) -> tuple[int, ...]:
+    if x is None:
+        return ()
+    return (int(x),) if isinstance(x, int) else tuple(int(i) for i in x)
+
+
+def _as_name_tuple(x: str | Sequence[str] | None) -> tuple[str, ...]:
+    if x is None:
+        return ()
+    return (x,) if isinstance(x, str) else tuple(x)
+
+
+def _abstractify_leaf(fun_name: str, path: str, x: Any) -> AbstractArray:
+    try:
+        return shaped_abstractify(x)
+    except TypeError:
+        raise TypeError(f"{fun_name}: argument {path} of type {type(x).__name__} is not a "
+                        "valid lamina array type. Pass arrays, scalars or pytrees of them, "
+                        "or mark the argument static (static_argnums / static_argnames)."
+                        ) from None
+
+
+def _leaf_paths(tree: Any) -> list[str]:
+    leaves, _ = tree_util.tree_flatten_with_path(tree)
+    return [tree_util.keystr(p) for p, _ in leaves]
+
+
+class _Signature:
+    """Splits a call's arguments into static and dynamic parts, as jax.jit does."""
+
+    def __init__(self, fun: Callable[..., Any], static_argnums: tuple[int, ...],
+                 static_argnames: tuple[str, ...], donate_argnums: tuple[int, ...],
+                 donate_argnames: tuple[str, ...]) -> None:
+        try:
+            params = list(inspect.signature(fun).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        positional = [p.name for p in params
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        # argnums and argnames name the same parameters: complete each from the other.
+        static_argnames = tuple(dict.fromkeys(
+            [*static_argnames, *[positional[i] for i in static_argnums if i < len(positional)]]))
+        static_argnums = tuple(sorted(set(
+            [*static_argnums, *[positional.index(n) for n in static_argnames if n in positional]])))
+        donate_argnums = tuple(sorted(set(
+            [*donate_argnums, *[positional.index(n) for n in donate_argnames if n in positional]])))
+        self.static_argnums, self.static_argnames = static_argnums, static_argnames
+        self.donate_argnums = donate_argnums
+        self.donate_argnames = donate_argnames
+
+    def split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
+              ) -> tuple[tuple[Any, ...], dict[str, Any], tuple[Any, ...]]:
+        """-> (dynamic args, dynamic kwargs, hashable static part)."""
+        statics = tuple((i, args[i]) for i in self.static_argnums if i < len(args))
+        statics += tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        for where, value in statics:
+            try:
+                hash(value)
+            except TypeError:
+                raise ValueError(
+                    f"jit: static argument {where!r} of type {type(value).__name__} is not "
+                    "hashable; static arguments must be hashable (use a tuple instead of "
+                    "a list, or pass arrays as non-static arguments).") from None
+        return dyn_args, dyn_kwargs, statics
+
+    def merge(self, dyn_args: Sequence[Any], dyn_kwargs: dict[str, Any],
+              statics: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any]]:
+        static_pos = {k: v for k, v in statics if isinstance(k, int)}
+        n = len(dyn_args) + len(static_pos)
+        it = iter(dyn_args)
+        args = [static_pos[i] if i in static_pos else next(it) for i in range(n)]
+        kwargs = {**dyn_kwargs, **{k: v for k, v in statics if isinstance(k, str)}}
+        return args, kwargs
+
+    def donated_leaves(self, dyn_args: Sequence[Any], dyn_kwargs: dict[str, Any]) -> list[bool]:
+        flags = []
+        dyn_index = [i for i in range(len(dyn_args) + len(self.static_argnums))
+                     if i not in self.static_argnums]
+        for i, a in zip(dyn_index, dyn_args):
+            flags += [i in self.donate_argnums] * len(tree_util.tree_leaves(a))
+        for k, v in dyn_kwargs.items():
+            flags += [k in self.donate_argnames] * len(tree_util.tree_leaves(v))
+        return flags
+
+
+class _Staged:
+    """One traced specialisation of a jitted function."""
+
+    __slots__ = ("program", "consts", "out_tree", "donated")
+
+    def __init__(self, program: Program, consts: list[Any], out_tree: Any,
+                 donated: tuple[bool, ...]) -> None:
+        self.program, self.consts, self.out_tree, self.donated = program, consts, out_tree, donated
+
+
+class JitWrapped:
+    """The callable returned by `lamina.jit(fun)`."""
+
+    def __init__(self, fun: Callable[..., Any], static_argnums: Any = None,
+                 static_argnames: Any = None, donate_argnums: Any = None,
+                 donate_argnames: Any = None, keep_unused: bool = False,
+                 inline: bool = False) -> None:
+        if not callable(fun):
+            raise TypeError(f"jit: expected a function, got {type(fun).__name__}: {fun!r}")
+        self._fun = fun
+        self._sig = _Signature(fun, _as_index_tuple(static_argnums),
+                               _as_name_tuple(static_argnames), _as_index_tuple(donate_argnums),
+                               _as_name_tuple(donate_argnames))
+        self._keep_unused = keep_unused
+        self._inline = inline
+        self._cache: dict[Hashable, _Staged] = {}
+        self._name = getattr(fun, "__name__", type(fun).__name__)
+        functools.update_wrapper(self, fun)
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        # Decorating a method: bind `self` like a function would.
+        return self if obj is None else functools.partial(self, obj)
+
+    def _stage(self, args: tuple[Any, ...], kwargs: dict[str, Any]
+               ) -> tuple[_Staged, list[Any]]:
+        dyn_args, dyn_kwargs, statics = self._sig.split(args, kwargs)
+        leaves, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        try:
+            avals = tuple(shaped_abstractify(x) for x in leaves)
+        except TypeError:
+            paths = _leaf_paths((dyn_args, dyn_kwargs))
+            for p, x in zip(paths, leaves):
+                _abstractify_leaf(f"jit({self._name})", p, x)
+            raise
+        key = (in_tree, avals, statics, config.enable_x64)
+        staged = self._cache.get(key)
+        if staged is None:
+            staged = self._trace(in_tree, avals, statics,
+                                 tuple(self._sig.donated_leaves(dyn_args, dyn_kwargs)))
+            if not any(isinstance(c, Tracer) for c in staged.consts):
+                self._cache[key] = staged  # closures over tracers must retrace
+        return staged, leaves
+
+    def _trace(self, in_tree: Any, avals: tuple[AbstractArray, ...], statics: tuple[Any, ...],
+               donated: tuple[bool, ...]) -> _Staged:
+        out_tree_box: list[Any] = []
+
+        def flat_fun(*flat_args: Any) -> list[Any]:
+            dyn_args, dyn_kwargs = tree_util.tree_unflatten(in_tree, flat_args)
+            call_args, call_kwargs = self._sig.merge(dyn_args, dyn_kwargs, statics)
+            out = self._fun(*call_args, **call_kwargs)
+            out_leaves, out_tree = tree_util.tree_flatten(out)
+            out_tree_box.append(out_tree)
+            return out_leaves
+
+        program, consts = close_over_consts(trace_to_program(flat_fun, avals))
+        return _Staged(program, consts, out_tree_box[0],
+                       (False,) * len(consts) + donated)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        staged, leaves = self._stage(args, kwargs)
+        trace = _current_trace.get()
+        if trace is None or type(trace) is EvalTrace:
+            # Eager: run the compiled program directly (what binding jit_p in the eval
+            # trace would do, minus the dispatch).
+            arrays = [x if type(x) is Array else to_array(x) for x in [*staged.consts, *leaves]]
+            outs = jit_impl(*arrays, program=staged.program, name=self._name,
+                            donated=staged.donated)
+        else:  # donation applies to the outermost, eager call only
+            outs = jit_p.bind(*staged.consts, *leaves, program=staged.program,
+                              name=self._name, donated=(False,) * len(staged.donated))
+        return tree_util.tree_unflatten(staged.out_tree, outs)
+
+    def lower(self, *args: Any, **kwargs: Any) -> "Lowered":
+        staged, _ = self._stage(args, kwargs)
+        return Lowered(staged, self._name)
+
+    def trace(self, *args: Any, **kwargs: Any) -> Program:
+        staged, _ = self._stage(args, kwargs)
+        return staged.program
+
+    def eval_shape(self, *args: Any, **kwargs: Any) -> Any:
+        staged, _ = self._stage(args, kwargs)
+        return tree_util.tree_unflatten(
+            staged.out_tree, [ShapeDtypeStruct(v.aval.shape, v.aval.dtype, v.aval.weak_type)
+                              for v in staged.program.outvars])
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def __repr__(self) -> str:
+        return f"<lamina.jit of {self._fun!r}>"
+
+
+class Lowered:
+    """`jit(f).lower(*args)`: the StableHLO of one specialisation."""
+
+    def __init__(self, staged: _Staged, name: str) -> None:
+        self._staged, self._name = staged, name
+        self._text: str | None = None
+
+    def as_text(self) -> str:
+        if self._text is None:
+            self._text = lowering.lower_program(self._staged.program,
+                                                donated=self._staged.donated)
+        return self._text
+
+    def compile(self) -> "Compiled":
+        from lamina.backend.client import default_device
+        from lamina.backend.compile import Executable, compile_module
+        device = default_device()
+        program = self._staged.program
+        exe = Executable(compile_module(self.as_text(), device), program.in_avals,
+                         program.out_avals, device, self._staged.donated)
+        return Compiled(exe, self._staged)
+
+
+class Compiled:
+    """`jit(f).lower(*args).compile()`: call it with arguments of the lowered types."""
+
+    def __init__(self, exe: Any, staged: _Staged) -> None:
+        self._exe, self._staged = exe, staged
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        leaves = tree_util.tree_leaves((args, kwargs))
+        outs = self._exe([to_array(x) for x in [*self._staged.consts, *leaves]])
+        return tree_util.tree_unflatten(self._staged.out_tree, outs)
+
+    def cost_analysis(self) -> dict[str, float]:
+        return self._exe.cost_analysis()
+
+    def as_text(self) -> str:
+        return self._exe.hlo_text()
+
+
+def jit(fun: Callable[..., Any] | None = None, *, static_argnums: Any = None,
+        static_argnames: Any = None, donate_argnums: Any = None, donate_argnames: Any = None,
+        keep_unused: bool = False, inline: bool = False) -> Any:
+    """Compile `fun` with XLA: traced once per combination of argument shapes, dtypes
+    and static values, then run as one executable.
+
+    Args:
+        fun: a function of arrays (and pytrees of arrays).
+        static_argnums / static_argnames: arguments passed as Python values (hashable);
+            a new value retraces.
+        donate_argnums / donate_argnames: arguments whose buffers the computation may
+            reuse for its outputs; donated Arrays cannot be used afterwards.
+        keep_unused: accepted for jax compatibility (lamina keeps every argument).
+        inline: accepted for jax compatibility.
+
+    Returns:
+        A wrapped function with `.lower(*args)`, `.trace(*args)` and `.eval_shape`.
+
+    >>> import lamina, lamina.numpy as lnp
+    >>> f = lamina.jit(lambda x: x * 2 + 1)
+    >>> f(lnp.arange(3.0))
+    Array([1., 3., 5.], dtype=float32)
+    """
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames, donate_argnums=donate_argnums,
+                                 donate_argnames=donate_argnames, keep_unused=keep_unused,
+                                 inline=inline)
+    return JitWrapped(fun, static_argnums, static_argnames, donate_argnums, donate_argnames,
+                      keep_unused, inline)
+
+
+def make_jaxpr(fun: Callable[..., Any], static_argnums: Any = (),
+               return_shape: bool = False) -> Callable[..., Any]:
+    """A function returning the Program `fun` stages to, for inspection.
+
+    >>> import lamina, lamina.numpy as lnp
+    >>> print(lamina.make_jaxpr(lambda x: lnp.sin(x) * 2.0)(1.0))
+    { lambda ; a:f32[]. let
+        b:f32[] = sin a
+        c:f32[] = mul b 2.0
+      in (c) }
+    """
+    wrapped = JitWrapped(fun, static_argnums=static_argnums)
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        staged, _ = wrapped._stage(args, kwargs)
+        program = staged.program
+        if staged.consts:  # show captured arrays as constants, as jax's closed jaxprs do
+            n = len(staged.consts)
+            program = Program(program.invars[:n], program.invars[n:], program.eqns,
+                              program.outvars, staged.consts)
+        if return_shape:
+            return program, wrapped.eval_shape(*args, **kwargs)
+        return program
+
+    return make
+
+
+def eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """The output shapes and dtypes of `fun(*args)` as ShapeDtypeStructs, computed
+    without running anything. Arguments may be arrays or ShapeDtypeStructs."""
+    return JitWrapped(fun).eval_shape(*args, **kwargs)

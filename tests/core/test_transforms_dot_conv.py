@@ -1,0 +1,297 @@
+"""JVP, transpose and batching rules of dot_general and conv_general_dilated.
+
+Oracles: jax (jvp / vjp of the same function written with jax.lax), finite differences
+(`lamina.testing.check_grads`, float64 under x64) and a Python loop (`check_vmap`).
+`conv_transpose` is a wrapper over conv_general_dilated, so it has no rules of its own.
+"""
+import jax
+import ml_dtypes
+import numpy as np
+import pytest
+from jax import lax as jlax
+
+import lamina
+from lamina import lax
+from lamina.config import config
+from lamina.testing import assert_array_close, assert_trees_close, check_grads, check_vmap
+
+TOL = dict(rtol=1e-4, atol=1e-4)  # float32 sums against jax's float32 sums
+
+
+def _randn(shape, dtype=np.float32, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+# --------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------
+
+# name: (lhs shape, rhs shape, dimension_numbers)
+DOT_CASES = {
+    "matmul": ((3, 4), (4, 5), (((1,), (0,)), ((), ()))),
+    "batched_matmul": ((2, 3, 4), (2, 4, 5), (((2,), (1,)), ((0,), (0,)))),
+    # two contracting dims in another order and a batch dim that is not leading
+    "multi_contract": ((3, 2, 4, 5), (5, 2, 4, 3), (((2, 3), (2, 0)), ((1,), (1,)))),
+    "vector_dot": ((4,), (4,), (((0,), (0,)), ((), ()))),
+    "outer": ((3,), (2,), (((), ()), ((), ()))),
+}
+
+NHWC = ("NHWC", "HWIO", "NHWC")
+# name: (lhs shape, rhs shape, conv_general_dilated kwargs)
+CONV_CASES = {
+    "valid": ((2, 5, 6, 3), (3, 2, 3, 4),
+              dict(window_strides=(1, 1), padding="VALID", dimension_numbers=NHWC)),
+    "same_strided": ((2, 6, 5, 3), (3, 3, 3, 4),
+                     dict(window_strides=(2, 1), padding="SAME", dimension_numbers=NHWC)),
+    "explicit_pad_strided": ((1, 7, 6, 2), (2, 3, 2, 3),
+                             dict(window_strides=(2, 3), padding=((1, 2), (0, 1)),
+                                  dimension_numbers=NHWC)),
+    "lhs_dilation": ((2, 4, 3, 2), (2, 2, 2, 3),
+                     dict(window_strides=(1, 1), padding=((1, 0), (1, 1)),
+                          lhs_dilation=(2, 1), dimension_numbers=NHWC)),
+    "rhs_dilation": ((1, 7, 7, 2), (2, 3, 2, 3),
+                     dict(window_strides=(1, 2), padding="SAME", rhs_dilation=(2, 2),
+                          dimension_numbers=NHWC)),
+    "feature_groups": ((2, 5, 5, 4), (3, 3, 2, 6),
+                       dict(window_strides=(1, 1), padding="SAME", feature_group_count=2,
+                            dimension_numbers=NHWC)),
+    "batch_groups": ((4, 5, 4, 3), (2, 2, 3, 6),
+                     dict(window_strides=(1, 1), padding="VALID", batch_group_count=2,
+                          dimension_numbers=NHWC)),
+    # default NC.../OI... layout, one spatial dim
+    "nch_1d": ((2, 3, 7), (4, 3, 3),
+               dict(window_strides=(2,), padding=((2, 1),))),
+}
+
+
+def _dot_fns(dnums):
+    return (lambda x, y: lax.dot_general(x, y, dnums),
+            lambda x, y: jlax.dot_general(x, y, dnums))
+
+
+def _conv_fns(kwargs):
+    return (lambda x, y: lax.conv_general_dilated(x, y, **kwargs),
+            lambda x, y: jlax.conv_general_dilated(x, y, **kwargs))
+
+
+def _cases():
+    for name, (ls, rs, dn) in DOT_CASES.items():
+        yield pytest.param(ls, rs, _dot_fns(dn), id=f"dot-{name}")
+    for name, (ls, rs, kw) in CONV_CASES.items():
+        yield pytest.param(ls, rs, _conv_fns(kw), id=f"conv-{name}")
+
+
+    # conv_transpose is a wrapper: its derivatives come from conv_general_dilated's rules
+    yield pytest.param(
+        (1, 3, 4, 2), (3, 3, 3, 2),
+        (lambda x, y: lax.conv_transpose(x, y, (2, 2), "SAME", transpose_kernel=True),
+         lambda x, y: jlax.conv_transpose(x, y, (2, 2), "SAME", transpose_kernel=True)),
+        id="conv_transpose")
+
+
+CASES = list(_cases())
+
+
+# --------------------------------------------------------------------------------------
+# Differentiation
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lhs_shape, rhs_shape, fns", CASES)
+def test_jvp_and_vjp_match_jax(lhs_shape, rhs_shape, fns):
+    f, jf = fns
+    x, y = _randn(lhs_shape, seed=0), _randn(rhs_shape, seed=1)
+    tx, ty = _randn(lhs_shape, seed=2), _randn(rhs_shape, seed=3)
+    out, tout = lamina.jvp(f, (x, y), (tx, ty))
+    jout, jtout = jax.jvp(jf, (x, y), (tx, ty))
+    assert_array_close(out, np.asarray(jout), **TOL)
+    assert_array_close(tout, np.asarray(jtout), **TOL)
+    ct = _randn(np.shape(jout), seed=4)
+    _, f_vjp = lamina.vjp(f, x, y)
+    _, jf_vjp = jax.vjp(jf, x, y)
+    assert_trees_close(tuple(f_vjp(ct)), tuple(np.asarray(g) for g in jf_vjp(ct)), **TOL)
+
+
+@pytest.mark.parametrize("lhs_shape, rhs_shape, fns", CASES)
+def test_check_grads_float64(lhs_shape, rhs_shape, fns):
+    f, _ = fns
+    with config.override(enable_x64=True):
+        x = _randn(lhs_shape, np.float64, seed=0)
+        y = _randn(rhs_shape, np.float64, seed=1)
+        check_grads(f, (x, y), order=1)
+
+
+@pytest.mark.parametrize("case", ["batched_matmul", "multi_contract"])
+def test_dot_second_order(case):
+    ls, rs, dn = DOT_CASES[case]
+    f, _ = _dot_fns(dn)
+    with config.override(enable_x64=True):
+        check_grads(f, (_randn(ls, np.float64), _randn(rs, np.float64, seed=1)), order=2)
+
+
+@pytest.mark.parametrize("case", ["feature_groups", "batch_groups", "lhs_dilation"])
+def test_conv_second_order(case):
+    ls, rs, kw = CONV_CASES[case]
+    f, _ = _conv_fns(kw)
+    with config.override(enable_x64=True):
+        check_grads(f, (_randn(ls, np.float64), _randn(rs, np.float64, seed=1)), order=2,
+                    modes=("rev",))
+
+
+@pytest.mark.parametrize("lhs_dtype, rhs_dtype, preferred", [
+    (ml_dtypes.bfloat16, ml_dtypes.bfloat16, np.float32),
+    (np.float16, np.float32, None),
+    (np.float32, np.float16, None),
+    (np.int8, np.float32, None),
+])
+def test_dot_cotangent_dtypes(lhs_dtype, rhs_dtype, preferred):
+    dn = (((1,), (0,)), ((), ()))
+    x, y = _randn((3, 4), lhs_dtype), _randn((4, 2), rhs_dtype, seed=1)
+
+    def f(x, y):
+        return lax.dot_general(x, y, dn, preferred_element_type=preferred)
+
+    def jf(x, y):
+        return jlax.dot_general(x, y, dn, preferred_element_type=preferred)
+
+    out, f_vjp = lamina.vjp(f, x, y)
+    ct = np.ones(out.shape, out.dtype)
+    gx, gy = f_vjp(ct)
+    if np.issubdtype(np.dtype(lhs_dtype), np.integer):
+        assert gx.dtype == lamina.dtypes.float0
+    else:
+        assert gx.dtype == np.dtype(lhs_dtype)
+        assert_array_close(gx, np.asarray(jax.vjp(jf, x, y)[1](ct)[0]), rtol=1e-2, atol=1e-2)
+    assert gy.dtype == np.dtype(rhs_dtype)
+
+
+def test_conv_preferred_element_type_cotangent_dtype():
+    ls, rs, kw = CONV_CASES["feature_groups"]
+    x = _randn(ls, ml_dtypes.bfloat16)
+    y = _randn(rs, ml_dtypes.bfloat16, seed=1)
+
+    def f(x, y):
+        return lax.conv_general_dilated(x, y, preferred_element_type=np.float32, **kw)
+
+    out, f_vjp = lamina.vjp(f, x, y)
+    assert out.dtype == np.float32
+    gx, gy = f_vjp(np.ones(out.shape, np.float32))
+    assert (gx.dtype, gy.dtype) == (x.dtype, y.dtype)
+    jgx, jgy = jax.vjp(lambda x, y: jlax.conv_general_dilated(
+        x, y, preferred_element_type=np.float32, **kw), x, y)[1](np.ones(out.shape, np.float32))
+    assert_array_close(gx, np.asarray(jgx), rtol=2e-2, atol=2e-2)
+    assert_array_close(gy, np.asarray(jgy), rtol=2e-2, atol=2e-2)
+
+
+def test_conv_vjp_with_empty_batch():
+    ls, rs, kw = CONV_CASES["same_strided"]
+    f, jf = _conv_fns(kw)
+    x, y = np.zeros((0, *ls[1:]), np.float32), _randn(rs)
+    out, f_vjp = lamina.vjp(f, x, y)
+    gx, gy = f_vjp(np.zeros(out.shape, out.dtype))
+    jgx, jgy = jax.vjp(jf, x, y)[1](np.zeros(out.shape, out.dtype))
+    assert_array_close(gx, np.asarray(jgx))
+    assert_array_close(gy, np.asarray(jgy))
+
+
+# --------------------------------------------------------------------------------------
+# Batching
+# --------------------------------------------------------------------------------------
+
+VMAP_AXES = [(0, None), (None, 0), (0, 0), (1, None), (None, 1), (1, 2)]
+
+
+def _batched(shape, axis, seed):
+    if axis is None:
+        return _randn(shape, seed=seed)
+    shape = list(shape)
+    shape.insert(axis, 2)
+    return _randn(shape, seed=seed)
+
+
+def _vmap_cases():
+    for name, (ls, rs, dn) in DOT_CASES.items():
+        for axes in VMAP_AXES:
+            if all(a is None or a <= n for a, n in zip(axes, (len(ls), len(rs)))):
+                yield pytest.param(ls, rs, _dot_fns(dn)[0], axes, id=f"dot-{name}-{axes}")
+    for name, (ls, rs, kw) in CONV_CASES.items():
+        for axes in VMAP_AXES:
+            yield pytest.param(ls, rs, _conv_fns(kw)[0], axes, id=f"conv-{name}-{axes}")
+
+
+@pytest.mark.parametrize("lhs_shape, rhs_shape, f, in_axes", list(_vmap_cases()))
+def test_vmap_matches_loop(lhs_shape, rhs_shape, f, in_axes):
+    args = (_batched(lhs_shape, in_axes[0], 0), _batched(rhs_shape, in_axes[1], 1))
+    check_vmap(f, args, in_axes, **TOL)
+
+
+def test_vmap_of_grad_and_grad_of_vmap():
+    ls, rs, kw = CONV_CASES["feature_groups"]
+    f, jf = _conv_fns(kw)
+    xs, y = _randn((2, *ls)), _randn(rs, seed=1)
+    ct = _randn((2, *jax.eval_shape(jf, xs[0], y).shape), seed=2)
+
+    def g(x, y, ct):  # a linear functional of the output: <ct, f(x, y)>
+        out = f(x, y)
+        return lax.dot_general(out, ct, ((tuple(range(out.ndim)),) * 2, ((), ())))
+
+    def jg(x, y, ct):
+        out = jf(x, y)
+        return jlax.dot_general(out, ct, ((tuple(range(out.ndim)),) * 2, ((), ())))
+
+    got = lamina.vmap(lamina.grad(g, argnums=(0, 1)), in_axes=(0, None, 0))(xs, y, ct)
+    want = jax.vmap(jax.grad(jg, argnums=(0, 1)), in_axes=(0, None, 0))(xs, y, ct)
+    assert_trees_close(tuple(got), tuple(np.asarray(w) for w in want), **TOL)
+
+    def total(y):
+        return lax.dot_general(lamina.vmap(f, in_axes=(0, None))(xs, y), ct,
+                               ((tuple(range(ct.ndim)),) * 2, ((), ())))
+
+    def jtotal(y):
+        return jlax.dot_general(jax.vmap(jf, in_axes=(0, None))(xs, y), ct,
+                                ((tuple(range(ct.ndim)),) * 2, ((), ())))
+
+    assert_array_close(lamina.grad(total)(y), np.asarray(jax.grad(jtotal)(y)), **TOL)
+
+
+# --------------------------------------------------------------------------------------
+# Composition: a small conv net built from contractions only
+# --------------------------------------------------------------------------------------
+
+
+def _net_loss(lax_mod, w1, w2, w3, x):
+    """conv (strided, SAME) -> grouped conv -> dense -> squared norm. Degree 6 in the
+    weights, so second derivatives are not trivial."""
+    h = lax_mod.conv_general_dilated(x, w1, (2, 2), "SAME", dimension_numbers=NHWC)
+    h = lax_mod.conv_general_dilated(h, w2, (1, 1), ((1, 0), (0, 1)), rhs_dilation=(1, 2),
+                                     feature_group_count=2, dimension_numbers=NHWC)
+    y = lax_mod.dot_general(h, w3, (((1, 2, 3), (0, 1, 2)), ((), ())))
+    return lax_mod.dot_general(y, y, (((0, 1), (0, 1)), ((), ())))
+
+
+def _net_params(dtype=np.float32):
+    w1, w2 = _randn((3, 3, 2, 4), dtype, 1) * 0.5, _randn((2, 2, 2, 4), dtype, 2) * 0.5
+    w3 = _randn((3, 2, 4, 5), dtype, 3) * 0.5
+    return w1, w2, w3, _randn((2, 6, 6, 2), dtype, 4)
+
+
+def test_jit_grad_of_conv_net():
+    w1, w2, w3, x = _net_params()
+    got = lamina.jit(lamina.grad(lambda *a: _net_loss(lax, *a), argnums=(0, 1, 2)))(
+        w1, w2, w3, x)
+    want = jax.grad(lambda *a: _net_loss(jlax, *a), argnums=(0, 1, 2))(w1, w2, w3, x)
+    assert_trees_close(tuple(got), tuple(np.asarray(w) for w in want), rtol=1e-4, atol=1e-3)
+
+
+def test_grad_grad_of_conv_net():
+    w1, w2, w3, x = _net_params()
+    v = _randn(w1.shape, seed=9)
+
+    def hvp(lax_mod, grad):
+        def directional(w1):  # <grad_w1 loss, v>
+            g = grad(lambda w: _net_loss(lax_mod, w, w2, w3, x))(w1)
+            return lax_mod.dot_general(g, v, (((0, 1, 2, 3),) * 2, ((), ())))
+        return grad(directional)(w1)
+
+    assert_array_close(hvp(lax, lamina.grad), np.asarray(hvp(jlax, jax.grad)),
+                       rtol=1e-3, atol=1e-3)

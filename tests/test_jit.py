@@ -1,0 +1,233 @@
+"""`jit`, `make_jaxpr`, `eval_shape` and the persistent compilation cache.
+
+Oracles: numpy for values, jax.jit for what a jitted call returns (dtype, weak type).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lamina
+import lamina.numpy as lnp
+from lamina.backend import persistent_cache
+from lamina.errors import ConcretizationError, DeletedArrayError
+from lamina.testing import assert_array_close, assert_trees_close
+
+
+def _counting(fun):
+    calls = []
+
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return fun(*args, **kwargs)
+
+    return wrapped, calls
+
+
+def test_values_dtypes_and_weak_types_match_jax():
+    cases = [
+        (lambda x: x * 2 + 1, (np.arange(3, dtype=np.float32),)),
+        (lambda x: x * 2, (3.0,)),  # a weak Python scalar stays weak
+        (lambda x, y: x + y, (np.int8(3), 2)),
+        (lambda x: (x.sum(), x.T), (np.ones((2, 3), np.float32),)),
+    ]
+    for fun, args in cases:
+        got = lamina.jit(fun)(*args)
+        want = jax.jit(fun)(*args)
+        assert_trees_close(got, want)
+        for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            assert g.dtype == w.dtype and g.weak_type == w.weak_type
+
+
+def test_pytrees_in_and_out():
+    def f(params, batch):
+        return {"y": params["w"] @ batch[0] + params["b"], "n": batch[1]}
+
+    params = {"w": np.ones((2, 3), np.float32), "b": np.float32(1.0)}
+    batch = (np.arange(3, dtype=np.float32), np.int32(7))
+    got = lamina.jit(f)(params, batch)
+    assert set(got) == {"y", "n"}
+    assert_array_close(got["y"], np.array([4.0, 4.0], np.float32))
+    assert int(got["n"]) == 7
+
+
+def test_retraces_only_on_new_shapes_dtypes_or_statics():
+    fun, calls = _counting(lambda x, n: x * n)
+    f = lamina.jit(fun, static_argnums=1)
+    f(np.ones(3, np.float32), 2)
+    f(np.zeros(3, np.float32), 2)  # same types: cached
+    assert len(calls) == 1
+    f(np.ones(4, np.float32), 2)  # new shape
+    f(np.ones(4, np.int32), 2)  # new dtype
+    f(np.ones(4, np.int32), 3)  # new static value
+    assert len(calls) == 4
+
+
+def test_static_argnames_and_keyword_arguments():
+    fun, calls = _counting(lambda x, *, mode: x + 1 if mode == "inc" else x - 1)
+    f = lamina.jit(fun, static_argnames="mode")
+    assert float(f(1.0, mode="inc")) == 2.0
+    assert float(f(1.0, mode="dec")) == 0.0
+    assert len(calls) == 2
+    g = lamina.jit(lambda x, y: x * y)
+    assert float(g(2.0, y=3.0)) == 6.0
+
+
+def test_static_argnums_also_name_the_parameter():
+    f = lamina.jit(lambda x, n: x * n, static_argnums=1)
+    assert float(f(2.0, n=3)) == 6.0
+
+
+def test_unhashable_static_argument_is_a_clear_error():
+    f = lamina.jit(lambda x, s: x, static_argnums=1)
+    with pytest.raises(ValueError, match="static argument .* not hashable"):
+        f(1.0, [1, 2])
+
+
+def test_non_array_argument_names_its_path():
+    f = lamina.jit(lambda d: d["a"])
+    with pytest.raises(TypeError, match=r"\['a'\].*str"):
+        f({"a": "text"})
+
+
+def test_python_control_flow_on_tracers_is_a_concretization_error():
+    def f(x):
+        if x > 0:
+            return x
+        return -x
+
+    with pytest.raises(ConcretizationError, match="static_argnums"):
+        lamina.jit(f)(1.0)
+
+
+def test_closure_over_arrays_becomes_constants():
+    w = lnp.arange(3.0)
+    f = lamina.jit(lambda x: x * w)
+    assert_array_close(f(2.0), np.array([0.0, 2.0, 4.0], np.float32))
+    jaxpr = lamina.make_jaxpr(lambda x: x * w)(2.0)
+    assert len(jaxpr.constvars) == 1
+
+
+def test_nested_jit():
+    inner = lamina.jit(lambda x: x * 2)
+    outer = lamina.jit(lambda x: inner(x) + inner(x + 1))
+    assert_array_close(outer(np.arange(3.0, dtype=np.float32)),
+                       np.array([2.0, 6.0, 10.0], np.float32))
+    assert "jit" in str(lamina.make_jaxpr(outer)(1.0))
+
+
+def test_donation_deletes_the_donated_input():
+    f = lamina.jit(lambda x: x + 1, donate_argnums=0)
+    x = lnp.asarray(np.ones(4, np.float32))
+    y = f(x)
+    assert_array_close(y, np.full(4, 2.0, np.float32))
+    assert x.is_deleted()
+    with pytest.raises(DeletedArrayError):
+        f(x)
+
+
+def test_lower_as_text_and_compile():
+    f = lamina.jit(lambda x, y: x @ y)
+    x = np.ones((2, 3), np.float32)
+    y = np.ones((3, 4), np.float32)
+    lowered = f.lower(x, y)
+    text = lowered.as_text()
+    assert "stablehlo.dot_general" in text and "tensor<2x3xf32>" in text
+    compiled = lowered.compile()
+    assert_array_close(compiled(x, y), np.full((2, 4), 3.0, np.float32))
+    cost = compiled.cost_analysis()
+    assert cost.get("flops", 0) > 0
+
+
+def test_make_jaxpr_prints_the_program():
+    text = str(lamina.make_jaxpr(lambda x: lnp.sin(x) * 2.0)(np.float32(1.0)))
+    assert text.splitlines()[0] == "{ lambda ; a:f32[]. let"
+    assert "b:f32[] = sin a" in text and "mul b 2.0" in text
+
+
+def test_eval_shape_runs_nothing():
+    def f(x, y):
+        return {"z": x @ y, "s": x.sum()}
+
+    out = lamina.eval_shape(f, lamina.ShapeDtypeStruct((1000, 2000), np.float32),
+                            np.ones((2000, 3), np.float32))
+    assert out["z"] == lamina.ShapeDtypeStruct((1000, 3), np.float32)
+    assert out["s"].shape == () and out["s"].dtype == np.float32
+    want = jax.eval_shape(f, jax.ShapeDtypeStruct((1000, 2000), jnp.float32),
+                          jnp.ones((2000, 3), jnp.float32))
+    assert out["z"].shape == want["z"].shape
+
+
+def test_jit_of_a_method_with_static_self():
+    class Scale:
+        def __init__(self, k):
+            self.k = k
+
+        @functools.partial(lamina.jit, static_argnums=0)
+        def __call__(self, x):
+            return x * self.k
+
+    assert float(Scale(3)(2.0)) == 6.0
+    with pytest.raises(TypeError, match="Scale is not a valid lamina array type"):
+        lamina.jit(lambda s, x: x)(Scale(3), 1.0)
+
+
+# --------------------------------------------------------------------------------------
+# Persistent compilation cache
+# --------------------------------------------------------------------------------------
+
+_PROGRAM = """
+import lamina, lamina.numpy as lnp
+from lamina.backend import persistent_cache
+f = lamina.jit(lambda x: (lnp.tanh(x) * 3.0 + x ** 2).sum())
+print(float(f(lnp.arange(37.0))), persistent_cache.stats["hits"], persistent_cache.stats["writes"])
+"""
+
+
+def _run(env):
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(_PROGRAM)], capture_output=True,
+                         text=True, env={**os.environ, **env}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    value, hits, writes = out.stdout.split()
+    return float(value), int(hits), int(writes)
+
+
+def test_second_process_skips_compilation(tmp_path):
+    env = {"LAMINA_CACHE_DIR": str(tmp_path)}
+    v1, hits1, writes1 = _run(env)
+    assert writes1 > 0 and hits1 == 0
+    v2, hits2, writes2 = _run(env)
+    assert v2 == v1 and hits2 >= 1 and writes2 == 0
+
+
+def test_corrupted_entries_are_ignored_and_rebuilt(tmp_path):
+    env = {"LAMINA_CACHE_DIR": str(tmp_path)}
+    v1, _, _ = _run(env)
+    entries = list(tmp_path.rglob("*.bin"))
+    assert entries
+    for path in entries:  # truncate some, garble the others
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2] if len(entries) % 2 else data[::-1])
+    v2, hits, writes = _run(env)
+    assert v2 == v1 and hits == 0 and writes >= 1
+
+
+def test_cache_off(tmp_path):
+    v, hits, writes = _run({"LAMINA_CACHE_DIR": "off"})
+    assert hits == 0 and writes == 0
+
+
+def test_entry_key_depends_on_text_and_options():
+    device = lamina.devices()[0]
+    k1 = persistent_cache.entry_key("module A", "o", device)
+    assert k1 == persistent_cache.entry_key("module A", "o", device)
+    assert k1 != persistent_cache.entry_key("module B", "o", device)
+    assert k1 != persistent_cache.entry_key("module A", "p", device)
