@@ -12,6 +12,8 @@ from lamina.backend.client import (
     devices as devices,
     local_device_count as local_device_count,
     local_devices as local_devices,
+    process_count as process_count,
+    process_index as process_index,
 )
 from lamina.ir import ShapeDtypeStruct as ShapeDtypeStruct
 from lamina._device_api import (
@@ -24,6 +26,7 @@ from lamina import errors as errors
 from lamina import tree_util as tree_util
 from lamina import lax as lax
 from lamina import numpy as numpy
+from lamina import random as random
 from lamina._api_jit import (
     eval_shape as eval_shape,
     jit as jit,
@@ -40,6 +43,15 @@ from lamina._api_ad import (
     vjp as vjp,
 )
 from lamina._api_batching import vmap as vmap
+from lamina._api_pmap import pmap as pmap
+from lamina import sharding as sharding
+from lamina.sharding import make_mesh as make_mesh, PartitionSpec as P
+from lamina._api_shard_map import shard_map as shard_map
+from lamina import _spmd as _spmd  # noqa: F401  (partitioned jit_p execution)
+from lamina import distributed as distributed
+from lamina.distributed import (
+    make_array_from_process_local_data as make_array_from_process_local_data,
+)
 from lamina.custom_derivatives import (
     custom_jvp as custom_jvp,
     custom_vjp as custom_vjp,

@@ -9,23 +9,26 @@ from lamina.interpreters.batching import not_mapped, vmap_flat
 from lamina.ir import shaped_abstractify
 
 
-def _check_axis_spec(where: str, spec: Any) -> None:
+def check_axis_spec(fun_name: str, where: str, spec: Any) -> None:
+    """`spec` (in_axes/out_axes of vmap or pmap) holds only ints and Nones."""
     for leaf in tree_util.tree_leaves(spec):
         if not isinstance(leaf, int):
-            raise TypeError(f"vmap {where} must be an int, None, or a (nested) tuple/list/"
-                            f"dict of those, got {leaf!r} of type {type(leaf).__name__}")
+            raise TypeError(f"{fun_name} {where} must be an int, None, or a (nested) tuple/"
+                            f"list/dict of those, got {leaf!r} of type {type(leaf).__name__}")
 
 
-def _broadcast_axes(where: str, spec: Any, tree: Any, leaves_tree: Any) -> list[Any]:
-    """One axis (or None) per leaf of `tree`, from a prefix-tree `spec`."""
+def broadcast_axes(fun_name: str, where: str, spec: Any, tree: Any, treedef: Any
+                   ) -> list[Any]:
+    """One axis (or None) per leaf of `tree` (structure `treedef`), from a prefix-tree
+    `spec`."""
     if isinstance(spec, int) or spec is None:
-        return [spec] * leaves_tree.num_leaves
+        return [spec] * treedef.num_leaves
     try:
         return tree_util.broadcast_prefix(spec, tree, is_leaf=lambda x: x is None)
     except ValueError as e:
-        raise ValueError(f"vmap {where} specification must be a tree prefix of the "
+        raise ValueError(f"{fun_name} {where} specification must be a tree prefix of the "
                          f"corresponding value, got specification {spec!r} for value tree "
-                         f"{leaves_tree}: {e}") from None
+                         f"{treedef}: {e}") from None
 
 
 def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
@@ -49,8 +52,8 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
         raise TypeError(f"vmap: expected a function, got {type(fun).__name__}: {fun!r}")
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # jax treats a list the same as a tuple here
-    _check_axis_spec("in_axes", in_axes)
-    _check_axis_spec("out_axes", out_axes)
+    check_axis_spec("vmap", "in_axes", in_axes)
+    check_axis_spec("vmap", "out_axes", out_axes)
 
     @functools.wraps(fun)
     def vmapped(*args: Any, **kwargs: Any) -> Any:
@@ -61,7 +64,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
                              f"len(args)={len(args)}")
         leaves, in_tree = tree_util.tree_flatten((args, kwargs))
         # kwargs are always mapped over axis 0, as in jax
-        axes = _broadcast_axes("in_axes", (in_axes, 0), (args, kwargs), in_tree)
+        axes = broadcast_axes("vmap", "in_axes", (in_axes, 0), (args, kwargs), in_tree)
         sizes: dict[int, list[str]] = {}
         dims = []
         for x, ax in zip(leaves, axes):
@@ -97,7 +100,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
 
         def out_dims() -> list[Any]:  # out_axes is a prefix of the output tree
             out_tree, out = out_tree_box
-            return _broadcast_axes("out_axes", out_axes, out, out_tree)
+            return broadcast_axes("vmap", "out_axes", out_axes, out, out_tree)
 
         outs = vmap_flat(flat_fun, leaves, dims, size, out_dims, axis_name, spmd_axis_name)
         return tree_util.tree_unflatten(out_tree_box[0], outs)

@@ -7,9 +7,9 @@ from typing import Any, Callable, Hashable, Sequence
 
 from lamina import tree_util
 from lamina.config import config
-from lamina.interpreters import lowering
+from lamina.interpreters import axis_env, lowering
 from lamina.interpreters.partial_eval import close_over_consts, trace_to_program
-from lamina.backend.array import Array
+from lamina.backend.array import Array, ShardedArray
 from lamina.interpreters.eval import EvalTrace, to_array
 from lamina.ir import (AbstractArray, Program, ShapeDtypeStruct, Tracer, _current_trace,
                        shaped_abstractify)
@@ -104,13 +104,22 @@ class _Signature:
 
 
 class _Staged:
-    """One traced specialisation of a jitted function."""
+    """One traced specialisation of a jitted function.
 
-    __slots__ = ("program", "consts", "out_tree", "donated")
+    `in_shardings` / `out_shardings`: per program input (constants first) / output, the
+    sharding given to `jit` or None; `partitioned`: run with XLA's SPMD partitioner.
+    """
+
+    __slots__ = ("program", "consts", "out_tree", "donated", "in_shardings", "out_shardings",
+                 "partitioned")
 
     def __init__(self, program: Program, consts: list[Any], out_tree: Any,
-                 donated: tuple[bool, ...]) -> None:
+                 donated: tuple[bool, ...], in_shardings: tuple[Any, ...] = (),
+                 out_shardings: tuple[Any, ...] = ()) -> None:
+        from lamina.lax.sharding_ops import program_meshes
         self.program, self.consts, self.out_tree, self.donated = program, consts, out_tree, donated
+        self.in_shardings, self.out_shardings = in_shardings, out_shardings
+        self.partitioned = bool(program_meshes(program))
 
 
 class JitWrapped:
@@ -119,7 +128,8 @@ class JitWrapped:
     def __init__(self, fun: Callable[..., Any], static_argnums: Any = None,
                  static_argnames: Any = None, donate_argnums: Any = None,
                  donate_argnames: Any = None, keep_unused: bool = False,
-                 inline: bool = False) -> None:
+                 inline: bool = False, in_shardings: Any = None,
+                 out_shardings: Any = None) -> None:
         if not callable(fun):
             raise TypeError(f"jit: expected a function, got {type(fun).__name__}: {fun!r}")
         self._fun = fun
@@ -128,6 +138,7 @@ class JitWrapped:
                                _as_name_tuple(donate_argnames))
         self._keep_unused = keep_unused
         self._inline = inline
+        self._in_shardings, self._out_shardings = in_shardings, out_shardings
         self._cache: dict[Hashable, _Staged] = {}
         self._name = getattr(fun, "__name__", type(fun).__name__)
         functools.update_wrapper(self, fun)
@@ -147,7 +158,9 @@ class JitWrapped:
             for p, x in zip(paths, leaves):
                 _abstractify_leaf(f"jit({self._name})", p, x)
             raise
-        key = (in_tree, avals, statics, config.enable_x64)
+        # NOTE: the axis names in scope are part of the key: a body traced under
+        # pmap/vmap(axis_name=...) may hold collectives over them.
+        key = (in_tree, avals, statics, config.enable_x64, axis_env.frames())
         staged = self._cache.get(key)
         if staged is None:
             staged = self._trace(in_tree, avals, statics,
@@ -168,9 +181,60 @@ class JitWrapped:
             out_tree_box.append(out_tree)
             return out_leaves
 
+        flat_in: list[Any] = []
+        flat_out: list[Any] = []
+        if self._in_shardings is not None or self._out_shardings is not None:
+            flat_fun = self._constrained(flat_fun, in_tree, out_tree_box, flat_in, flat_out)
         program, consts = close_over_consts(trace_to_program(flat_fun, avals))
         return _Staged(program, consts, out_tree_box[0],
-                       (False,) * len(consts) + donated)
+                       (False,) * len(consts) + donated,
+                       (None,) * len(consts) + tuple(flat_in), tuple(flat_out))
+
+    def _constrained(self, flat_fun: Callable[..., Any], in_tree: Any,
+                     out_tree_box: list[Any], flat_in: list[Any], flat_out: list[Any]
+                     ) -> Callable[..., Any]:
+        """`flat_fun` with its inputs and outputs constrained to the shardings given to
+        jit (so they also hold where this jit is inlined into a larger program); the
+        flat shardings are recorded in `flat_in` / `flat_out`."""
+        from lamina._spmd import flatten_prefix
+        from lamina.lax.sharding_ops import sharding_constraint_p
+        from lamina.sharding import NamedSharding, PartitionSpec as P, resolve_sharding
+        api = f"jit({self._name})"
+
+        def resolve(s: Any) -> Any:
+            return None if s is None else resolve_sharding(api, s)
+
+        def constrain(xs: Sequence[Any], shardings: Sequence[Any]) -> list[Any]:
+            out = []
+            for x, s in zip(xs, shardings):
+                if isinstance(s, NamedSharding):
+                    s.shard_shape(shaped_abstractify(x).shape)  # clear rank/divisibility errors
+                    x = sharding_constraint_p.bind(x, sharding=s)
+                out.append(x)
+            return out
+
+        def wrapped(*flat_args: Any) -> list[Any]:
+            dyn_args, dyn_kwargs = tree_util.tree_unflatten(in_tree, flat_args)
+            if self._in_shardings is not None:
+                # one sharding for every argument, or one entry per positional argument
+                prefix = self._in_shardings
+                if not isinstance(prefix, (tuple, list)) or isinstance(prefix, P):
+                    prefix = (prefix,) * len(dyn_args)
+                flat_in[:] = [resolve(s) for s in flatten_prefix(
+                    api, "in_shardings", tuple(prefix), tuple(dyn_args))]
+                flat_in.extend([None] * len(tree_util.tree_leaves(dyn_kwargs)))
+            else:
+                flat_in[:] = [None] * len(flat_args)
+            outs = flat_fun(*constrain(flat_args, flat_in))
+            if self._out_shardings is not None:
+                out_tree = tree_util.tree_unflatten(out_tree_box[-1], outs)
+                flat_out[:] = [resolve(s) for s in flatten_prefix(
+                    api, "out_shardings", self._out_shardings, out_tree)]
+            else:
+                flat_out[:] = [None] * len(outs)
+            return constrain(outs, flat_out)
+
+        return wrapped
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         staged, leaves = self._stage(args, kwargs)
@@ -178,6 +242,14 @@ class JitWrapped:
         if trace is None or type(trace) is EvalTrace:
             # Eager: run the compiled program directly (what binding jit_p in the eval
             # trace would do, minus the dispatch).
+            if staged.partitioned or any(type(x) is ShardedArray for x in leaves):
+                from lamina import _spmd
+                operands = [*staged.consts, *leaves]
+                if staged.partitioned or _spmd.needs_partitioning(staged.program, operands):
+                    outs = _spmd.run(staged.program, operands, donated=staged.donated,
+                                     in_shardings=staged.in_shardings,
+                                     out_shardings=staged.out_shardings, name=self._name)
+                    return tree_util.tree_unflatten(staged.out_tree, outs)
             arrays = [x if type(x) is Array else to_array(x) for x in [*staged.consts, *leaves]]
             outs = jit_impl(*arrays, program=staged.program, name=self._name,
                             donated=staged.donated)
@@ -248,7 +320,8 @@ class Compiled:
         return self._exe.hlo_text()
 
 
-def jit(fun: Callable[..., Any] | None = None, *, static_argnums: Any = None,
+def jit(fun: Callable[..., Any] | None = None, *, in_shardings: Any = None,
+        out_shardings: Any = None, static_argnums: Any = None,
         static_argnames: Any = None, donate_argnums: Any = None, donate_argnames: Any = None,
         keep_unused: bool = False, inline: bool = False) -> Any:
     """Compile `fun` with XLA: traced once per combination of argument shapes, dtypes
@@ -256,6 +329,11 @@ def jit(fun: Callable[..., Any] | None = None, *, static_argnums: Any = None,
 
     Args:
         fun: a function of arrays (and pytrees of arrays).
+        in_shardings / out_shardings: how the (positional, non-static) arguments / the
+            results are laid out over a mesh: a sharding (`NamedSharding(mesh, P(...))`,
+            or a bare `PartitionSpec` inside `with mesh:`) or a pytree prefix of them;
+            None leaves it to the arguments' own shardings / XLA's SPMD partitioner.
+            With any mesh sharding the program runs partitioned over the mesh's devices.
         static_argnums / static_argnames: arguments passed as Python values (hashable);
             a new value retraces.
         donate_argnums / donate_argnames: arguments whose buffers the computation may
@@ -272,12 +350,13 @@ def jit(fun: Callable[..., Any] | None = None, *, static_argnums: Any = None,
     Array([1., 3., 5.], dtype=float32)
     """
     if fun is None:
-        return functools.partial(jit, static_argnums=static_argnums,
+        return functools.partial(jit, in_shardings=in_shardings, out_shardings=out_shardings,
+                                 static_argnums=static_argnums,
                                  static_argnames=static_argnames, donate_argnums=donate_argnums,
                                  donate_argnames=donate_argnames, keep_unused=keep_unused,
                                  inline=inline)
     return JitWrapped(fun, static_argnums, static_argnames, donate_argnums, donate_argnames,
-                      keep_unused, inline)
+                      keep_unused, inline, in_shardings, out_shardings)
 
 
 def make_jaxpr(fun: Callable[..., Any], static_argnums: Any = (),

@@ -10,10 +10,20 @@ import pkgutil
 import pytest
 
 import lamina
+import lamina.nn
+import lamina.optim
+
+
+def _modules(package) -> list[str]:
+    # lamina.nn and lamina.optim live in their own folders (setuptools package-dir), so
+    # walking lamina.__path__ alone would miss them.
+    return [package.__name__] + [
+        m.name for m in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + ".")]
+
 
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(lamina.__path__, prefix="lamina.")
-    if not m.name.startswith("lamina.training"))  # training imports orbax lazily
+    name for package in (lamina, lamina.nn, lamina.optim) for name in _modules(package)
+    if not name.startswith("lamina.training"))  # training imports orbax lazily
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -20,7 +20,9 @@ import lamina.lax
 import lamina.numpy as lnp
 import lamina.numpy.fft
 import lamina.numpy.linalg
+import lamina.random
 import lamina.tree_util
+import jax.random
 
 # Names lamina adds on purpose; each one says why it is not in jax.
 EXTRA_NAMES = {
@@ -33,6 +35,8 @@ EXTRA_NAMES = {
     # Tree helpers jax keeps on PyTreeDef or in private modules; public here so that
     # nn and optim need no private imports.
     "lamina.tree_util": {"broadcast_prefix", "build_tree", "flatten_up_to"},
+    # The typed-key class; jax's equivalent lives in jax._src.prng (jax.Array subclass).
+    "lamina.random": {"KeyArray"},
 }
 
 
@@ -49,6 +53,7 @@ def _public_functions(module: types.ModuleType) -> set[str]:
 @pytest.mark.parametrize("ours, theirs", [
     (lnp, jnp), (lamina.lax, jax.lax), (lamina.numpy.linalg, jax.numpy.linalg),
     (lamina.numpy.fft, jax.numpy.fft), (lamina.tree_util, jax.tree_util),
+    (lamina.random, jax.random),
 ], ids=lambda m: m.__name__)
 def test_every_public_name_exists_in_jax(ours, theirs):
     extra = EXTRA_NAMES.get(ours.__name__, set())

@@ -89,13 +89,50 @@ def host_view(buf: DeviceBuffer) -> np.ndarray:
 
 
 def compile_options(num_replicas: int = 1, num_partitions: int = 1,
-                    device_assignment: Sequence[Sequence[int]] | None = None) -> Any:
+                    device_assignment: Sequence[Sequence[int]] | None = None,
+                    spmd: bool = False, propagate_to_outputs: Sequence[bool] = ()) -> Any:
+    """`spmd`: run XLA's SPMD partitioner (Shardy) over a program annotated with
+    `sdy.sharding`s; `propagate_to_outputs[i]`: the partitioner picks output i's sharding."""
     opts = xc.CompileOptions()
     opts.num_replicas = num_replicas
     opts.num_partitions = num_partitions
     if device_assignment is not None:
         opts.device_assignment = xc.DeviceAssignment.create(np.asarray(device_assignment))
+    if spmd:
+        build = opts.executable_build_options
+        build.use_spmd_partitioning = True
+        build.use_shardy_partitioner = True
+        if any(propagate_to_outputs):
+            build.allow_spmd_sharding_propagation_to_output = list(propagate_to_outputs)
     return opts
+
+
+def tile_layouts(shardings: Sequence[Any], ranks: Sequence[int], n_dev: int
+                 ) -> list[tuple[list[int], list[int]] | None]:
+    """XLA's shardings of a compiled program's parameters or outputs (OpSharding protos
+    from `get_parameter_shardings`/`get_output_shardings`) as `(tile dims + [replicas],
+    device positions)`; None for a kind lamina does not read (manual, maximal...)."""
+    out: list[Any] = []
+    for op, rank in zip(shardings, ranks):
+        h = xc.HloSharding.from_proto(op)
+        if h.is_replicated():
+            out.append(([1] * rank + [n_dev], list(range(n_dev))))
+        elif h.is_tiled() and not h.subgroup_types():
+            dims = list(h.tile_assignment_dimensions())
+            if not h.replicate_on_last_tile_dim():
+                dims.append(1)
+            out.append((dims, list(h.tile_assignment_devices())))
+        else:
+            out.append(None)
+    return out
+
+
+def parameter_shardings(executable: LoadedExecutable) -> list[Any]:
+    return list(executable.get_parameter_shardings() or [])
+
+
+def output_shardings(executable: LoadedExecutable) -> list[Any]:
+    return list(executable.get_output_shardings() or [])
 
 
 def compile(client: Client, module_text: str, devices: Sequence[Device],
@@ -117,6 +154,39 @@ def result_handler(aval: Any, device: Device) -> Any:
                                      _skip_checks=True)
 
 
+# -- multi-device buffers (JAXLIB_FACTS §4) ----------------------------------------------
+# A multi-device buffer is one ArrayImpl holding one single-device buffer per device, in
+# the executable's device-assignment order. jaxlib only uses the sharding object as the
+# carrier of the device list here (lamina keeps its own sharding: `lamina.sharding`).
+
+
+def _device_list_sharding(devices: Sequence[Device]) -> Any:
+    return _jax.GSPMDSharding(xc.DeviceList(tuple(devices)), xc.HloSharding.replicate())
+
+
+def assemble_shards(aval: Any, devices: Sequence[Device],
+                    shards: Sequence[DeviceBuffer]) -> DeviceBuffer:
+    """One multi-device buffer from single-device `shards` (shard k on `devices[k]`).
+
+    The caller checks the shards' shapes, dtypes and devices: a bad multi-device
+    argument can segfault an execute (JAXLIB_FACTS §4).
+    """
+    return _jax.ArrayImpl(aval, _device_list_sharding(devices), list(shards), True,
+                          _skip_checks=True)
+
+
+def shard_buffers(buf: DeviceBuffer) -> list[DeviceBuffer]:
+    """The single-device buffers of a multi-device buffer, in device order."""
+    return list(buf._arrays)
+
+
+def multi_device_result_handler(aval: Any, devices: Sequence[Device]) -> Any:
+    """A handler producing one multi-device buffer per output of a program compiled for
+    `devices` (`aval` is the global type; jaxlib does not check it against the shards)."""
+    return _jax.array_result_handler(aval, _device_list_sharding(devices), True,
+                                     _skip_checks=True)
+
+
 def make_launcher(executable: LoadedExecutable, handlers: Sequence[Any]) -> Any:
     """`launch(buffers) -> output buffers` for a compiled program; outputs stay on device.
 
@@ -134,3 +204,45 @@ def make_launcher(executable: LoadedExecutable, handlers: Sequence[Any]) -> Any:
 
 def hlo_text(executable: LoadedExecutable) -> str:
     return executable.hlo_modules()[0].to_string()
+
+
+# -- multi-process: coordination service, coordination client, distributed CPU client ----
+# (JAXLIB_FACTS §5). Process 0 runs the service; every process connects a client, which
+# gives the barrier and key-value store and lets the CPU client build its global device
+# list (ids are not 0..N-1) and gloo collectives across processes. When a peer stops
+# sending heartbeats the service reports it to every client, and jaxlib's client
+# terminates the process with a FATAL log naming the cause (its Python
+# `missed_heartbeat_callback` crashes with std::bad_cast in 0.10.2, so we keep the default).
+
+CoordinationService = _jax.DistributedRuntimeService
+CoordinationClient = _jax.DistributedRuntimeClient
+
+
+def start_coordination_service(bind_address: str, num_processes: int, *,
+                               heartbeat_timeout: int, shutdown_timeout: int
+                               ) -> CoordinationService:
+    return _jax.get_distributed_runtime_service(
+        bind_address, num_processes, heartbeat_timeout=heartbeat_timeout,
+        shutdown_timeout=shutdown_timeout)
+
+
+def connect_coordination_client(address: str, process_id: int, *, init_timeout: int,
+                                heartbeat_timeout: int, shutdown_timeout: int
+                                ) -> CoordinationClient:
+    """A connected client (blocks until every process has connected, or raises
+    JaxRuntimeError after `init_timeout` seconds)."""
+    client = _jax.get_distributed_runtime_client(
+        address, process_id, init_timeout=init_timeout, heartbeat_timeout=heartbeat_timeout,
+        shutdown_timeout=shutdown_timeout, use_compression=True)
+    client.connect()
+    return client
+
+
+def make_distributed_cpu_client(num_devices: int, coordination: CoordinationClient,
+                                process_id: int, num_processes: int,
+                                gloo_hostname: str | None) -> Client:
+    """A CPU client whose `devices()` are every process's devices (gloo collectives)."""
+    collectives = _jax.make_gloo_tcp_collectives(coordination, hostname=gloo_hostname)
+    return xc.make_cpu_client(distributed_client=coordination, node_id=process_id,
+                              num_nodes=num_processes, collectives=collectives,
+                              num_devices=num_devices)

@@ -14,7 +14,7 @@ import numpy as np
 
 from lamina import dtypes
 from lamina.backend import _jaxlib
-from lamina.backend.client import Device, default_device
+from lamina.backend.client import Device, default_device, is_local
 from lamina.errors import DeletedArrayError
 from lamina.ir import AbstractArray
 
@@ -82,6 +82,26 @@ class Array:
 
     def devices(self) -> set[Device]:
         return {self._device}
+
+    @property
+    def sharding(self) -> Any:
+        """How the data is laid out over devices (`lamina.sharding`)."""
+        from lamina.sharding import SingleDeviceSharding
+        return SingleDeviceSharding(self._device)
+
+    @property
+    def addressable_shards(self) -> list[Any]:
+        """One `Shard` (device, index, data) per device holding part of this array."""
+        from lamina.sharding import Shard
+        return [Shard(self._device, (slice(None),) * self.ndim, self)]
+
+    @property
+    def is_fully_addressable(self) -> bool:
+        return True
+
+    @property
+    def is_fully_replicated(self) -> bool:
+        return self.sharding.is_fully_replicated
 
     def is_deleted(self) -> bool:
         return self._buf is None or self._buf.is_deleted()
@@ -192,6 +212,111 @@ class Array:
 
     def __str__(self) -> str:
         return str(self._value())
+
+
+class ShardedArray(Array):
+    """An Array whose data is split over several devices: a `pmap` output
+    (`PmapSharding`), or laid out by a `NamedSharding` (`device_put`, a sharded `jit`).
+
+    `_buf` is one multi-device buffer (one shard per device, in the sharding's device
+    order); `_device` is None, so single-device programs never take it as is: eager ops
+    and `jit` see it through `to_array`, which gathers it onto the default device once
+    (`_gathered`). `pmap` passes it through without copying when it is already split
+    the way the program needs.
+    """
+
+    __slots__ = ("_sharding", "_shard_arrays", "_gathered")
+
+    _sharding: Any
+    _shard_arrays: list[Array] | None
+    _gathered: Array | None
+
+    @classmethod
+    def _from_sharded(cls, buf: Any, aval: AbstractArray, sharding: Any) -> "ShardedArray":
+        self = object.__new__(cls)
+        self._buf = buf
+        self.aval = aval
+        self._device = None  # type: ignore[assignment]
+        self._npy = None
+        self._sharding = sharding
+        self._shard_arrays = None
+        self._gathered = None
+        return self
+
+    @property
+    def device(self) -> Device:
+        raise ValueError(f"Array {self.aval.str_short()} is split over "
+                         f"{len(self._sharding.device_set)} devices, so it has no single "
+                         "device; use x.devices() or x.sharding")
+
+    def devices(self) -> set[Device]:
+        return set(self._sharding.device_set)
+
+    @property
+    def sharding(self) -> Any:
+        return self._sharding
+
+    def _shards(self) -> list[Array]:
+        """Each device's piece as a single-device Array (no copies)."""
+        shards = self._shard_arrays
+        if shards is None:
+            self._check_alive()
+            # NOTE: after lamina.distributed.initialize, the buffer holds only this
+            # process's shards (JAXLIB_FACTS §5), in device-assignment order.
+            devices = [d for d in self._sharding._device_assignment if is_local(d)]
+            shape = self._sharding.shard_shape(self.aval.shape)
+            aval = self.aval.update(shape=shape)
+            shards = [Array._from_buffer(b, aval, d)
+                      for b, d in zip(_jaxlib.shard_buffers(self._buf), devices)]
+            self._shard_arrays = shards
+        return shards
+
+    @property
+    def addressable_shards(self) -> list[Any]:
+        from lamina.sharding import Shard
+        indices = self._sharding.devices_indices_map(self.aval.shape)
+        replica_ids = getattr(self._sharding, "_replica_ids", None)
+        ids = replica_ids(self.aval.shape) if replica_ids else [0] * len(indices)
+        return [Shard(a._device, indices[a._device], a, r)
+                for a, r in zip(self._shards(), ids)]
+
+    @property
+    def is_fully_addressable(self) -> bool:
+        return self._sharding.is_fully_addressable
+
+    def _value(self) -> np.ndarray:
+        npy = self._npy
+        if npy is None:
+            if not self._sharding.is_fully_addressable:
+                raise RuntimeError(
+                    f"cannot read Array {self.aval.str_short()} on the host: it spans "
+                    "devices of other processes (multi-process run); read this process's "
+                    "part with x.addressable_shards, or gather it inside a pmap/jit")
+            indices = self._sharding.devices_indices_map(self.aval.shape)
+            npy = np.empty(self.aval.shape, self.aval.dtype)
+            for shard in self._shards():
+                npy[indices[shard._device]] = shard._value()
+            npy.setflags(write=False)
+            self._npy = npy
+        return npy
+
+    def _to_single_device(self) -> Array:
+        """The same values on the default device (for single-device programs)."""
+        gathered = self._gathered
+        if gathered is None or gathered.is_deleted():
+            gathered = device_put_host(self._value(), dtype=self.dtype,
+                                       weak_type=self.weak_type)
+            self._gathered = gathered
+        return gathered
+
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None,
+                   dl_device: Any = None, copy: bool | None = None) -> Any:
+        return _jaxlib.dlpack_capsule(self._to_single_device()._buf)
+
+    def delete(self) -> None:
+        super().delete()
+        self._shard_arrays = None
+        self._gathered = None
 
 
 def _array_from_pickle(value: np.ndarray, weak_type: bool) -> Array:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from lamina.backend import _jaxlib, persistent_cache
-from lamina.backend.client import Device
+from lamina.backend.client import Device, is_local
 from lamina.errors import DeletedArrayError
 from lamina.ir import AbstractArray
 
@@ -84,3 +84,127 @@ class Executable:
 
     def hlo_text(self) -> str:
         return _jaxlib.hlo_text(self.loaded)
+
+
+_replicated_cache: dict[tuple[str, tuple[int, ...]], Any] = {}
+
+
+def compile_replicated(module_text: str, devices: Sequence[Device]) -> Any:
+    """Compile a replica-style module (`mhlo.num_replicas = len(devices)`, replica k on
+    `devices[k]`), or fetch it from the in-process cache."""
+    key = (module_text, tuple(d.id for d in devices))
+    exe = _replicated_cache.get(key)
+    if exe is None:
+        options = _jaxlib.compile_options(num_replicas=len(devices), num_partitions=1,
+                                          device_assignment=[[d.id] for d in devices])
+        try:
+            exe = _jaxlib.compile(devices[0].client, module_text, devices, options)
+        except _jaxlib.JaxRuntimeError as e:
+            raise RuntimeError(f"XLA failed to compile a lamina program (a lamina bug; "
+                               f"please report it):\n{e}\n--- module ---\n{module_text}"
+                               ) from None
+        _replicated_cache[key] = exe
+    return exe
+
+
+class _MultiDeviceExecutable:
+    """What replica-style and partitioned programs share: a launcher over multi-device
+    buffers, the deleted-buffer check, and the optional wait for results (`sync`)."""
+
+    __slots__ = ("loaded", "in_avals", "out_avals", "devices", "sync", "_launch")
+    _arg_kind = ""  # how an argument's type is described in errors
+
+    def __call__(self, bufs: Sequence[Any]) -> list[Any]:
+        for i, b in enumerate(bufs):
+            if b.is_deleted():
+                raise DeletedArrayError(f"argument {i} ({self.in_avals[i].str_short()}"
+                                        f"{self._arg_kind}) was deleted or donated to an "
+                                        "earlier call and cannot be used again")
+        outs = self._launch(bufs)
+        if self.sync:
+            for o in outs:
+                o.block_until_ready()
+        return outs
+
+    def hlo_text(self) -> str:
+        return _jaxlib.hlo_text(self.loaded)
+
+
+class ReplicatedExecutable(_MultiDeviceExecutable):
+    """A compiled replica-style program over N devices (what `pmap` runs).
+
+    Takes and returns multi-device buffers (`_jaxlib.assemble_shards`) whose shard k has
+    the per-device type and lives on `devices[k]`; the caller builds the inputs, so
+    their shapes, dtypes and device order are right by construction (a wrong multi-
+    device argument segfaults jaxlib, JAXLIB_FACTS §4). `in_avals`/`out_avals` are the
+    per-device types. With `sync` (programs with collectives on the CPU), each call
+    waits for its results: two collective programs in flight at once can deadlock
+    XLA:CPU's rendezvous on a machine with few cores (JAXLIB_FACTS §4).
+    """
+
+    __slots__ = ()
+    _arg_kind = " per device"
+
+    def __init__(self, loaded: Any, in_avals: Sequence[AbstractArray],
+                 out_avals: Sequence[AbstractArray], devices: Sequence[Device],
+                 sync: bool) -> None:
+        self.loaded = loaded
+        self.in_avals = list(in_avals)
+        self.out_avals = list(out_avals)
+        self.devices = tuple(devices)
+        self.sync = sync
+        n = len(devices)
+        # NOTE: across processes, an execute returns this process's shards only (§5).
+        local = [d for d in devices if is_local(d)]
+        self._launch = _jaxlib.make_launcher(loaded, [
+            _jaxlib.multi_device_result_handler(a.update(shape=(n, *a.shape)), local)
+            for a in out_avals])
+
+
+
+_partitioned_cache: dict[tuple[Any, ...], Any] = {}
+
+
+def compile_partitioned(module_text: str, devices: Sequence[Device],
+                        propagate_to_outputs: Sequence[bool]) -> Any:
+    """Compile an SPMD module (`mhlo.num_partitions = len(devices)`, partition k on
+    `devices[k]`) with XLA's Shardy partitioner, or fetch it from the in-process cache."""
+    key = (module_text, tuple(d.id for d in devices), tuple(propagate_to_outputs))
+    exe = _partitioned_cache.get(key)
+    if exe is None:
+        options = _jaxlib.compile_options(
+            num_replicas=1, num_partitions=len(devices),
+            device_assignment=[[d.id for d in devices]], spmd=True,
+            propagate_to_outputs=propagate_to_outputs)
+        try:
+            exe = _jaxlib.compile(devices[0].client, module_text, devices, options)
+        except _jaxlib.JaxRuntimeError as e:
+            raise RuntimeError(f"XLA failed to compile a sharded lamina program:\n{e}\n"
+                               f"--- module ---\n{module_text}") from None
+        _partitioned_cache[key] = exe
+    return exe
+
+
+class PartitionedExecutable(_MultiDeviceExecutable):
+    """A compiled SPMD program over N devices (what a sharded `jit` runs).
+
+    Takes and returns multi-device buffers whose shard k lives on `devices[k]`;
+    `in_avals`/`out_avals` are the global types. The caller (`lamina._spmd`) checks that
+    every argument's shards have the layout the program was compiled for: a wrong
+    multi-device argument segfaults jaxlib (JAXLIB_FACTS §4). On the CPU each call waits
+    for its results: the partitioner may insert collectives, and two collective programs
+    in flight can deadlock XLA:CPU's rendezvous on a few-core machine (§4).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, loaded: Any, in_avals: Sequence[AbstractArray],
+                 out_avals: Sequence[AbstractArray], devices: Sequence[Device]) -> None:
+        self.loaded = loaded
+        self.in_avals = list(in_avals)
+        self.out_avals = list(out_avals)
+        self.devices = tuple(devices)
+        self.sync = devices[0].platform == "cpu" and len(devices) > 1
+        self._launch = _jaxlib.make_launcher(loaded, [
+            _jaxlib.multi_device_result_handler(a, devices) for a in out_avals])
+

@@ -11,14 +11,44 @@ The user-facing `vmap` lives in `lamina/_api_batching.py`.
 """
 from __future__ import annotations
 
+import contextvars
 from typing import Any, Callable, Hashable, Sequence
 
 from lamina.errors import MissingRuleError, user_source_line
+from lamina.interpreters import axis_env
 from lamina.ir import (AbstractArray, Primitive, Program, Trace, Tracer, set_current_trace,
                        shaped_abstractify)
 
 BatchRule = Callable[..., tuple[Any, Any]]
 primitive_batchers: dict[Primitive, BatchRule] = {}
+
+# Collectives (lax/collectives.py): `rule(axis_name, axis_size, args, dims, **params)`
+# with the axis of the BatchTrace applying it. They run even when no argument is mapped:
+# `psum(1, 'i')` or `axis_index('i')` depends on the vmap axis named 'i'.
+collective_batchers: dict[Primitive, Callable[..., tuple[Any, Any]]] = {}
+
+# The (axis_name, axis_size) of the BatchTrace whose rule is running: `batch_program`
+# called from a rule (jit, cond, scan...) batches over that same axis, so collectives
+# over its name inside the sub-program resolve.
+_rule_axis: contextvars.ContextVar[tuple[Hashable, int]] = contextvars.ContextVar(
+    "lamina_batch_rule_axis", default=(None, 0))
+_INHERIT: Any = object()
+
+
+def _mentions_axis(params: dict[str, Any], name: Hashable) -> bool:
+    """Whether a sub-program in `params` applies a collective over axis `name`."""
+    for v in params.values():
+        programs = [v] if isinstance(v, Program) else [
+            p for p in v if isinstance(p, Program)] if isinstance(v, tuple) else []
+        for program in programs:
+            for eqn in program.eqns:
+                if eqn.primitive in collective_batchers:
+                    names = eqn.params.get("axes", eqn.params.get("axis_name"))
+                    if name in (names if isinstance(names, tuple) else (names,)):
+                        return True
+                if _mentions_axis(eqn.params, name):
+                    return True
+    return False
 
 not_mapped = None
 
@@ -63,12 +93,22 @@ class BatchTrace(Trace):
                           params: dict[str, Any]) -> Any:
         vals, dims = zip(*map(self.unpack, args)) if args else ((), ())
         with set_current_trace(self.parent):
-            if all(d is not_mapped for d in dims):
+            collective = collective_batchers.get(primitive)
+            if collective is not None:
+                out, out_dim = collective(self.axis_name, self.axis_size, list(vals),
+                                          list(dims), **params)
+            elif all(d is not_mapped for d in dims) and (
+                    self.axis_name is None or not _mentions_axis(params, self.axis_name)):
                 return primitive.bind(*vals, **params)
-            rule = primitive_batchers.get(primitive)
-            if rule is None:
-                raise MissingRuleError(primitive, "batching (vmap)")
-            out, out_dim = rule(list(vals), list(dims), **params)
+            else:
+                rule = primitive_batchers.get(primitive)
+                if rule is None:
+                    raise MissingRuleError(primitive, "batching (vmap)")
+                token = _rule_axis.set((self.axis_name, self.axis_size))
+                try:
+                    out, out_dim = rule(list(vals), list(dims), **params)
+                finally:
+                    _rule_axis.reset(token)
         if primitive.multiple_results:
             return [self.pack(o, d) for o, d in zip(out, out_dim)]
         return self.pack(out, out_dim)
@@ -184,7 +224,7 @@ def vmap_flat(fun: Callable[..., Sequence[Any]], args: Sequence[Any], in_dims: S
                        axis_name, spmd_axis_name)
     tracers = [trace.pack(x, d) for x, d in zip(args, in_dims)]
     try:
-        with set_current_trace(trace):
+        with set_current_trace(trace), axis_env.extend(axis_name, axis_size, "vmap"):
             outs = fun(*tracers)
     finally:
         trace.finish()
@@ -205,14 +245,17 @@ def vmap_flat(fun: Callable[..., Sequence[Any]], args: Sequence[Any], in_dims: S
 
 
 def batch_program(program: Program, in_mapped: Sequence[bool], axis_size: int,
-                  out_mapped: Sequence[bool] | bool = False, axis_name: Hashable = None,
+                  out_mapped: Sequence[bool] | bool = False, axis_name: Hashable = _INHERIT,
                   ) -> tuple[Program, list[bool]]:
     """Vectorise a closed program (no constvars) over a leading batch dimension.
 
     Mapped inputs carry the batch dimension first. Returns `(batched, out_mapped)`:
     each output is mapped (batch dimension first) if it depends on a mapped input or
-    `out_mapped[i]` forces it.
+    `out_mapped[i]` forces it. `axis_name` defaults to the axis of the vmap whose rule
+    is calling (so collectives over it inside the program are batched too).
     """
+    if axis_name is _INHERIT:
+        axis_name = _rule_axis.get()[0]
     from lamina.interpreters.partial_eval import (close_over_consts, eval_program,
                                                    trace_to_program)
     assert not program.constvars
@@ -229,7 +272,7 @@ def batch_program(program: Program, in_mapped: Sequence[bool], axis_size: int,
         trace = BatchTrace(current_trace(), axis_size, axis_name)
         tracers = [trace.pack(x, 0 if m else not_mapped) for x, m in zip(args, in_mapped)]
         try:
-            with set_current_trace(trace):
+            with set_current_trace(trace), axis_env.extend(axis_name, axis_size, "vmap"):
                 outs = eval_program(program, [], tracers)
         finally:
             trace.finish()

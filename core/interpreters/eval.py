@@ -27,12 +27,17 @@ _executables: dict[tuple[Any, ...], Executable] = {}
 # primitive -> impl(*arrays, **params): primitives that run some other way than as a
 # one-equation program (e.g. `jit`, which compiles its whole sub-program with donation).
 impl_rules: dict[Primitive, Any] = {}
+# Primitives whose impl takes its operands as given (host values, Arrays split over
+# devices) instead of as single-device Arrays (`pmap`, which places them itself).
+raw_impl_primitives: set[Primitive] = set()
 
 
 def to_array(x: Any) -> Array:
     """`x` as a device Array (host values are copied to the default device)."""
     if isinstance(x, Array):
-        return x
+        # NOTE: an Array split over devices (a pmap output) has no `_device`; single-
+        # device programs get a gathered copy (part B of issue 5 runs them sharded).
+        return x if x._device is not None else x._to_single_device()  # type: ignore[attr-defined]
     if isinstance(x, Tracer):
         raise EscapedTracerError(
             f"a traced value {x.aval.str_short()} from {type(x._trace).__name__} reached eager "
@@ -80,8 +85,10 @@ class EvalTrace(Trace):
 
     def process_primitive(self, primitive: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
-        arrays = [x if type(x) is Array else to_array(x) for x in args]
         impl = impl_rules.get(primitive)
+        if impl is not None and primitive in raw_impl_primitives:
+            return impl(*args, **params)
+        arrays = [x if type(x) is Array else to_array(x) for x in args]
         if impl is not None:
             return impl(*arrays, **params)
         device = common_device(arrays, primitive)

@@ -303,24 +303,38 @@ def _lower_eqns(builder: FunctionBuilder, program: Program, args: Sequence[Value
 
 
 def lower_program(program: Program, *, donated: Sequence[bool] = (),
-                  num_replicas: int = 1, num_partitions: int = 1) -> str:
+                  num_replicas: int = 1, num_partitions: int = 1,
+                  prelude: Sequence[str] = (), arg_attrs: Sequence[str | None] = (),
+                  result_attrs: Sequence[str | None] = ()) -> str:
     """The StableHLO module text of `program`; its `main` takes constvars then invars.
 
     `donated[i]` marks argument i (counting constvars first) as a buffer donor.
+    `prelude` lines open the module body (e.g. `sdy.mesh` declarations); `arg_attrs[i]` /
+    `result_attrs[i]` are extra attribute entries (`sdy.sharding = ...`) of argument or
+    result i (sharded jit, `lamina._spmd`).
     """
     builder = FunctionBuilder()
     arg_avals = [v.aval for v in [*program.constvars, *program.invars]]
     args = [builder.fresh(a) for a in arg_avals]
     donated = list(donated) + [False] * (len(args) - len(donated))
+    arg_attrs = list(arg_attrs) + [None] * (len(args) - len(arg_attrs))
     outs = _lower_eqns(builder, program, args)
+    result_attrs = list(result_attrs) + [None] * (len(outs) - len(result_attrs))
+
+    def attrs(*entries: str | None) -> str:
+        present = [e for e in entries if e]
+        return f" {{{', '.join(present)}}}" if present else ""
+
     arg_text = ", ".join(
-        f"{a}: {builder.type_of(a)}" + (" {jax.buffer_donor = true}" if d else "")
-        for a, d in zip(args, donated))
-    out_types = ", ".join(tensor_type(v.aval) for v in program.outvars)
+        f"{a}: {builder.type_of(a)}" + attrs("jax.buffer_donor = true" if d else None, extra)
+        for a, d, extra in zip(args, donated, arg_attrs))
+    out_types = ", ".join(tensor_type(v.aval) + attrs(extra)
+                          for v, extra in zip(program.outvars, result_attrs))
     ret_types = ", ".join(builder.type_of(o) for o in outs)
     return "\n".join([
         f"module @lamina attributes {{mhlo.num_replicas = {num_replicas} : i32, "
         f"mhlo.num_partitions = {num_partitions} : i32}} {{",
+        *[f"  {line}" for line in prelude],
         f"  func.func public @main({arg_text}) -> ({out_types}) {{",
         *builder.lines(),
         f'    "func.return"({", ".join(outs)}) : ({ret_types}) -> ()',

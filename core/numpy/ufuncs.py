@@ -630,22 +630,56 @@ def _wrap_between(x: Any, half_period: float) -> Any:
 
 
 def _logaddexp_impl(x1: Any, x2: Any, base2: bool) -> Any:
-    exp_, scale = (lax.exp2, 1.0 / np.log(2.0)) if base2 else (lax.exp, 1.0)
-    amax = lax.max(x1, x2)
-
-    def log1p_(v: Any) -> Any:
-        out = lax.log1p(v)
-        return lax.mul(out, _const(out, scale)) if base2 else out
-
     if dtypes.is_complex(x1.dtype):
+        exp_, scale = (lax.exp2, 1.0 / np.log(2.0)) if base2 else (lax.exp, 1.0)
+        amax = lax.max(x1, x2)
         delta = lax.sub(lax.add(x1, x2), lax.mul(amax, _const(amax, 2)))
-        out = lax.add(amax, log1p_(exp_(delta)))
+        out = lax.log1p(exp_(delta))
+        out = lax.add(amax, lax.mul(out, _const(out, scale)) if base2 else out)
         return lax.complex(lax.real(out), _wrap_between(lax.imag(out), np.pi * scale))
+    return _logaddexp_real(x1, x2, base2)
+
+
+def _logaddexp_real_impl(x1: Any, x2: Any, base2: bool) -> Any:
+    exp_ = lax.exp2 if base2 else lax.exp
+    amax = lax.max(x1, x2)
     delta = lax.sub(x1, x2)
+    out = lax.log1p(exp_(lax.neg(lax.abs(delta))))
+    if base2:
+        out = lax.mul(out, _const(out, 1.0 / np.log(2.0)))
     # NOTE: delta is NaN when both are the same infinity (or either is NaN): then
     # x1 + x2 gives the right inf/NaN.
-    return _where(_isnan(delta), lax.add(x1, x2),
-                  lax.add(amax, log1p_(exp_(lax.neg(lax.abs(delta))))))
+    return _where(_isnan(delta), lax.add(x1, x2), lax.add(amax, out))
+
+
+def _logaddexp_real_jvp(base2: bool, primals: Any, tangents: Any) -> Any:
+    # NOTE: a custom JVP, as jax's: differentiating max/abs above would give a zero
+    # gradient where x1 == x2 (the two kinks' half-gradients cancel) instead of 1/2.
+    x1, x2 = _promote_inexact("logaddexp", *primals)
+    t1, t2 = tangents
+    out = _logaddexp_real(x1, x2, base2)
+    exp_ = lax.exp2 if base2 else lax.exp
+
+    def finite(v: Any) -> Any:  # inf - inf would give NaN weights at infinite inputs
+        return _where(lax.is_finite(v), v, _const(v, 0))
+
+    w1 = exp_(lax.sub(finite(x1), finite(out)))
+    w2 = exp_(lax.sub(finite(x2), finite(out)))
+    return out, lax.add(lax.mul(t1, w1), lax.mul(t2, w2))
+
+
+def _logaddexp_real(x1: Any, x2: Any, base2: bool) -> Any:
+    return _logaddexp_real_custom(x1, x2, base2)
+
+
+def _make_logaddexp_real_custom() -> Any:
+    from lamina.custom_derivatives import custom_jvp
+    fn = custom_jvp(_logaddexp_real_impl, nondiff_argnums=(2,))
+    fn.defjvp(_logaddexp_real_jvp)
+    return fn
+
+
+_logaddexp_real_custom = _make_logaddexp_real_custom()
 
 
 def logaddexp(x1: ArrayLike, x2: ArrayLike, /) -> Any:

@@ -287,7 +287,7 @@ def _index(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     (_bool, ((), (), ()), (0, None, 0)),             # all 0-d
     (_index, (SHAPE, SHAPE, SHAPE, SHAPE), (1, 0, None, 2)),
     (_index, ((), SHAPE, SHAPE, SHAPE), (0, None, None, None)),
-], ids=str)
+], ids=lambda v: v.__name__.strip("_") if callable(v) else str(v))
 def test_vmap_select_n(which, shapes, in_axes, rng):
     samplers = (which, *[ANY] * (len(shapes) - 1))
     args = tuple(_batched(rng, s, sh, ax) for s, sh, ax in zip(samplers, shapes, in_axes))

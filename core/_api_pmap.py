@@ -1,0 +1,596 @@
+"""`pmap`: one program run on N devices at once, as XLA replicas (JAXLIB_FACTS §4a).
+
+`pmap(f)(xs)` traces `f` once per input types with the per-device shapes (the mapped
+axis removed) while the axis name is bound (`interpreters/axis_env.py`), and binds
+`pmap_p` on the result. Eagerly, `pmap_p` lowers the program to ONE module with
+`mhlo.num_replicas = N` (collectives over the axis become StableHLO collectives over
+the replicas), compiles it for the N devices, splits each mapped input along axis 0 (an
+Array already split that way is passed through) and returns `ShardedArray`s that stay
+on their devices. Under `grad`/`vmap`, `pmap_p`'s rules transform the per-device
+program and bind `pmap_p` again (the pattern of `jit_p`, lax/calls.py), so `grad` of a
+pmapped function runs pmapped programs too.
+
+Params of `pmap_p`: `program` (closed, per-device types), `axis_name`, `axis_size`,
+`devices` (a tuple, or None for the first `axis_size` devices), `in_mapped` /
+`out_mapped` (per operand / output: split along axis 0, or the same on every device),
+`name`, `donated`.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Hashable, Sequence
+
+import numpy as np
+
+from lamina import dtypes, tree_util
+from lamina.backend import _jaxlib
+from lamina.backend.array import Array, ShardedArray
+from lamina.backend.client import Device, devices as all_devices, is_local, local_devices
+from lamina.backend.compile import ReplicatedExecutable, compile_replicated
+from lamina.config import config
+from lamina.interpreters import ad, axis_env, batching, eval as eval_interp, lowering
+from lamina.interpreters import partial_eval as pe
+from lamina.interpreters.eval import EvalTrace
+from lamina.interpreters.partial_eval import close_over_consts, eval_program, trace_to_program
+from lamina._api_batching import broadcast_axes, check_axis_spec
+from lamina.ir import (AbstractArray, Primitive, Program, Tracer, _current_trace,
+                       set_current_trace, shaped_abstractify, typecheck)
+from lamina.lax.collectives import psum_p, uses_collectives
+from lamina.sharding import PmapSharding
+
+pmap_p = Primitive("pmap", multiple_results=True)
+
+
+class _AnonymousAxis:
+    """The axis name of a pmap given none (collectives cannot name it; rules can)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<anonymous pmap axis>"
+
+
+def _global(aval: AbstractArray, n: int, mapped: bool) -> AbstractArray:
+    return aval.update(shape=(n, *aval.shape)) if mapped else aval
+
+
+@pmap_p.def_abstract_eval
+def _pmap_abstract_eval(*avals: AbstractArray, program: Program, axis_name: Any,
+                        axis_size: int, devices: Any, in_mapped: tuple[bool, ...],
+                        out_mapped: tuple[bool, ...], name: str,
+                        donated: tuple[bool, ...]) -> list[AbstractArray]:
+    expected = [_global(v.aval, axis_size, m) for v, m in zip(program.invars, in_mapped)]
+    if [(a.shape, a.dtype) for a in avals] != [(a.shape, a.dtype) for a in expected]:
+        raise TypeError(f"pmap({name}): operands {[a.str_short() for a in avals]} do not "
+                        f"match the program's inputs {[a.str_short() for a in expected]}")
+    return [_global(v.aval, axis_size, m) for v, m in zip(program.outvars, out_mapped)]
+
+
+def _pmap_lowering(ctx: lowering.RuleContext, *args: str, name: str, **params: Any) -> Any:
+    raise NotImplementedError(
+        f"pmap({name}) inside jit (or inside another pmap) is not supported by lamina yet; "
+        "call the pmapped function outside jit (jit inside the pmapped function works)")
+
+
+lowering.register_lowering(pmap_p, _pmap_lowering)
+
+
+# --------------------------------------------------------------------------------------
+# Eager execution
+# --------------------------------------------------------------------------------------
+
+
+def _resolve_devices(devices: tuple[Device, ...] | None, n: int, name: str
+                     ) -> tuple[Device, ...]:
+    if devices is not None:
+        if len(devices) != n:
+            raise ValueError(f"pmap({name}): the mapped axis has size {n}, but {len(devices)} "
+                             f"devices were given (devices={list(devices)}); they must match")
+        return devices
+    available = local_devices()
+    if n > len(available):
+        raise ValueError(
+            f"pmap({name}): compiling computation that requires {n} logical devices, but "
+            f"only {len(available)} XLA devices are available (num_replicas={n}). The "
+            f"mapped axis of the inputs has size {n}: it must be at most the device "
+            f"count (on the CPU, set LAMINA_NUM_CPU_DEVICES={n} before lamina starts).")
+    return tuple(available[:n])
+
+
+def _cross_process_devices(devices: tuple[Device, ...] | None, n_local: int, name: str
+                           ) -> tuple[Device, ...] | None:
+    """The devices of a pmap spanning several processes, or None when it runs on this
+    process's devices only.
+
+    As in jax, after `lamina.distributed.initialize` a pmap with `devices=None` maps over
+    the first `n_local` devices of every process (in process order), each process passing
+    the `n_local` slices of its own devices; with `devices` given, the slices are those
+    of this process's devices among them.
+    """
+    if devices is None:
+        everything = all_devices()
+        if len({d.process_index for d in everything}) == 1:
+            return None
+        per_process: dict[int, list[Device]] = {}
+        for d in everything:
+            per_process.setdefault(d.process_index, []).append(d)
+        fewest = min(len(v) for v in per_process.values())
+        if n_local > fewest:
+            raise ValueError(f"pmap({name}): the mapped axis has size {n_local}, but a process "
+                             f"of this run has only {fewest} devices")
+        return tuple(d for p in sorted(per_process) for d in per_process[p][:n_local])
+    mine = sum(is_local(d) for d in devices)
+    if mine == len(devices):
+        return None
+    if mine != n_local:
+        raise ValueError(f"pmap({name}): the mapped axis has size {n_local}, but {mine} of the "
+                         f"given devices are this process's; across processes each process "
+                         f"passes one slice per device of its own")
+    return devices
+
+
+def _to_global(x: Any, devices: tuple[Device, ...], n_local: int) -> Any:
+    """This process's mapped operand (axis 0: one slice per local device) as the global
+    array over `devices` (axis 0: one slice per device of every process)."""
+    sharding = PmapSharding(devices)
+    local = tuple(d for d in devices if is_local(d))
+    if (type(x) is ShardedArray and x._sharding == PmapSharding(local)
+            and x.aval.shape[:1] == (n_local,)):
+        x._check_alive()  # already on the right devices: no copy
+        aval = x.aval.update(shape=(len(devices), *x.aval.shape[1:]))
+        buf = _jaxlib.assemble_shards(aval, local, _jaxlib.shard_buffers(x._buf))
+        return ShardedArray._from_sharded(buf, aval, sharding)
+    from lamina.distributed import make_array_from_process_local_data
+    return make_array_from_process_local_data(sharding, x)
+
+
+def _to_local(x: ShardedArray, n_local: int) -> ShardedArray:
+    """The inverse of `_to_global`: this process's slices, as an Array of its own."""
+    local = tuple(d for d in x._sharding._device_assignment if is_local(d))
+    aval = x.aval.update(shape=(n_local, *x.aval.shape[1:]))
+    buf = _jaxlib.assemble_shards(aval, local, _jaxlib.shard_buffers(x._buf))
+    return ShardedArray._from_sharded(buf, aval, PmapSharding(local))
+
+
+_pmap_executables: dict[tuple[Any, ...], ReplicatedExecutable] = {}
+
+
+def _executable(program: Program, axis_name: Any, devices: tuple[Device, ...],
+                donated: tuple[bool, ...]) -> ReplicatedExecutable:
+    key = (program, axis_name, tuple(d.id for d in devices), donated)
+    exe = _pmap_executables.get(key)
+    if exe is None:
+        n = len(devices)
+        with axis_env.extend(axis_name, n, "pmap"):
+            if config.enable_checks:
+                typecheck(program)
+            text = lowering.lower_program(program, donated=donated, num_replicas=n)
+        # NOTE: a program with collectives waits for its results on the CPU: two of them
+        # in flight can deadlock XLA:CPU's rendezvous on a few-core machine (§4).
+        sync = uses_collectives(program) and devices[0].platform == "cpu"
+        exe = ReplicatedExecutable(compile_replicated(text, devices), program.in_avals,
+                                   program.out_avals, devices, sync)
+        _pmap_executables[key] = exe
+    return exe
+
+
+def _host_value(x: Any, dtype: np.dtype) -> np.ndarray:
+    if isinstance(x, Array):
+        value = x._value()
+    else:
+        value = np.asarray(x)
+    return value if value.dtype == dtype else value.astype(dtype)
+
+
+def _place(x: Any, aval: AbstractArray, mapped: bool, devices: tuple[Device, ...],
+           sharding: PmapSharding, index: int, name: str) -> Any:
+    """Operand `x` as a multi-device buffer with per-device type `aval`."""
+    n = len(devices)
+    if (type(x) is ShardedArray and mapped and x.aval.shape == (n, *aval.shape)
+            and x.aval.dtype == aval.dtype and x._sharding == sharding):
+        x._check_alive()
+        return x._buf  # already split the way the program needs: no copy
+    value = _host_value(x, aval.dtype)
+    expected = (n, *aval.shape) if mapped else aval.shape
+    if value.shape != expected:  # the tracing checks make this a lamina bug
+        raise ValueError(f"pmap({name}): operand {index} has shape {value.shape}, expected "
+                         f"{expected}")
+    # Across processes, only this process's devices get a piece (JAXLIB_FACTS §5).
+    local = [(k, d) for k, d in enumerate(devices) if is_local(d)]
+    pieces = [value[k] for k, _ in local] if mapped else [value] * len(local)
+    # NOTE: not np.ascontiguousarray, which turns 0-d pieces into 1-d ones.
+    bufs = [_jaxlib.device_put(np.array(p, order="C", copy=None), aval, d)
+            for p, (_, d) in zip(pieces, local)]
+    return _jaxlib.assemble_shards(_global(aval, n, True), [d for _, d in local], bufs)
+
+
+def _pmap_impl(*args: Any, program: Program, axis_name: Any, axis_size: int, devices: Any,
+               in_mapped: tuple[bool, ...], out_mapped: tuple[bool, ...], name: str,
+               donated: tuple[bool, ...]) -> list[Any]:
+    devs = _resolve_devices(devices, axis_size, name)
+    exe = _executable(program, axis_name, devs, donated)
+    sharding = PmapSharding(devs)
+    bufs = [_place(x, v.aval, m, devs, sharding, i, name)
+            for i, (x, v, m) in enumerate(zip(args, program.invars, in_mapped))]
+    try:
+        outs = exe(bufs)
+    except _jaxlib.JaxRuntimeError as e:
+        if len({d.process_index for d in devs}) == 1:
+            raise
+        raise RuntimeError(f"pmap({name}) across processes failed (did another process of "
+                           f"the run die?): {e}") from None
+    results = []
+    for buf, aval, m in zip(outs, exe.out_avals, out_mapped):
+        if m:
+            results.append(ShardedArray._from_sharded(buf, _global(aval, axis_size, True),
+                                                      sharding))
+        else:  # the same on every device (out_axes=None): the first local device's copy
+            first = next(d for d in devs if is_local(d))
+            results.append(Array._from_buffer(_jaxlib.shard_buffers(buf)[0], aval, first))
+    return results
+
+
+eval_interp.impl_rules[pmap_p] = _pmap_impl
+eval_interp.raw_impl_primitives.add(pmap_p)
+
+
+# --------------------------------------------------------------------------------------
+# Transformation rules: transform the per-device program, bind pmap_p again
+# --------------------------------------------------------------------------------------
+
+
+def _pick(flags: Sequence[bool], xs: Sequence[Any], want: bool = True) -> list[Any]:
+    return [x for f, x in zip(flags, xs) if f == want]
+
+
+def _pmap_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, program: Program,
+              axis_name: Any, axis_size: int, in_mapped: tuple[bool, ...],
+              out_mapped: tuple[bool, ...], name: str, **params: Any
+              ) -> tuple[list[Any], list[Any]]:
+    nonzero = [not isinstance(t, ad.Zero) for t in tangents]
+    with axis_env.extend(axis_name, axis_size, "pmap"):
+        jvp_prog, out_nonzero = ad.jvp_program(program, nonzero)
+    operands = [*primals, *_pick(nonzero, tangents)]
+    outs = pmap_p.bind(
+        *operands, program=jvp_prog, axis_name=axis_name, axis_size=axis_size,
+        in_mapped=(*in_mapped, *_pick(nonzero, in_mapped)),
+        out_mapped=(*out_mapped, *_pick(out_nonzero, out_mapped)),
+        name=f"jvp({name})", devices=params["devices"], donated=(False,) * len(operands))
+    n = len(program.outvars)
+    primals_out, nz_tangents = outs[:n], iter(outs[n:])
+    return primals_out, [next(nz_tangents) if nz else ad.Zero.like(p)
+                         for p, nz in zip(primals_out, out_nonzero)]
+
+
+ad.primitive_jvps[pmap_p] = _pmap_jvp
+
+
+def _pmap_transpose(cts: Sequence[Any], *args: Any, program: Program, axis_name: Any,
+                    axis_size: int, in_mapped: tuple[bool, ...], out_mapped: tuple[bool, ...],
+                    name: str, **params: Any) -> list[Any]:
+    linear = [ad.is_undefined_primal(a) for a in args]
+    # An input given to every device (in_axes=None) gets the sum of the devices'
+    # cotangents: psum them inside the transposed program.
+    summed = [not m for m, lin in zip(in_mapped, linear) if lin]
+    with axis_env.extend(axis_name, axis_size, "pmap"):
+        transposed = ad.transpose_program(program, linear)
+        if any(summed):
+            def fun(*xs: Any) -> list[Any]:
+                outs = eval_program(transposed, [], xs)
+                return [psum_p.bind(o, axes=(axis_name,)) if s else o
+                        for o, s in zip(outs, summed)]
+            transposed, consts = close_over_consts(
+                trace_to_program(fun, [v.aval for v in transposed.invars]))
+            assert not consts
+    operands = [*_pick(linear, args, False), *[ad.instantiate_zeros(ct) for ct in cts]]
+    outs = iter(pmap_p.bind(
+        *operands, program=transposed, axis_name=axis_name, axis_size=axis_size,
+        in_mapped=(*_pick(linear, in_mapped, False), *out_mapped),
+        out_mapped=tuple(_pick(linear, in_mapped)), name=f"transpose({name})",
+        devices=params["devices"], donated=(False,) * len(operands)))
+    return [next(outs) if lin else None for lin in linear]
+
+
+ad.primitive_transposes[pmap_p] = _pmap_transpose
+
+
+def _pmap_batch(args: Sequence[Any], dims: Sequence[Any], *, program: Program,
+                axis_name: Any, axis_size: int, in_mapped: tuple[bool, ...],
+                out_mapped: tuple[bool, ...], name: str, **params: Any
+                ) -> tuple[list[Any], list[Any]]:
+    size = batching.dim_size(args, dims)
+    batched = [d is not batching.not_mapped for d in dims]
+    # The per-device program sees the vmap axis first: global axis 1 of a mapped
+    # operand (axis 0 is the device axis), axis 0 of an operand given to every device.
+    args = [batching.moveaxis(x, d, 1 if m else 0) if b else x
+            for x, d, m, b in zip(args, dims, in_mapped, batched)]
+    batched_prog, out_batched = batching.batch_program(program, batched, size)
+    outs = pmap_p.bind(*args, program=batched_prog, axis_name=axis_name, axis_size=axis_size,
+                       in_mapped=in_mapped, out_mapped=out_mapped, name=f"vmap({name})",
+                       devices=params["devices"], donated=(False,) * len(args))
+    return outs, [(1 if m else 0) if b else batching.not_mapped
+                  for m, b in zip(out_mapped, out_batched)]
+
+
+batching.primitive_batchers[pmap_p] = _pmap_batch
+
+
+def _pmap_partial_eval(trace: pe.ProgramTrace, primitive: Primitive, args: Sequence[Any],
+                       params: dict[str, Any]) -> list[Any]:
+    program, axis_name, n = params["program"], params["axis_name"], params["axis_size"]
+    in_mapped, out_mapped = params["in_mapped"], params["out_mapped"]
+    unknowns = [trace.is_own(a) for a in args]
+    with axis_env.extend(axis_name, n, "pmap"):
+        split = pe.partial_eval_program(program, unknowns)
+    known_operands = [*split.known_consts, *_pick(unknowns, args, False)]
+    out_known = [not u for u in split.out_unknowns]
+    common = dict(axis_name=axis_name, axis_size=n, devices=params["devices"],
+                  name=params["name"])
+    with set_current_trace(trace.parent):
+        known_outs = pmap_p.bind(
+            *known_operands, program=split.known, **common,
+            in_mapped=(*[False] * len(split.known_consts), *_pick(unknowns, in_mapped, False)),
+            out_mapped=(*_pick(out_known, out_mapped), *[True] * split.num_residuals),
+            donated=(False,) * len(known_operands))
+    n_known = len(known_outs) - split.num_residuals
+    residuals = known_outs[n_known:]  # per-device values: split over the devices
+    unknown_operands = [*residuals, *_pick(unknowns, args)]
+    unknown_outs = iter(trace.stage(pmap_p, unknown_operands, dict(
+        program=split.unknown, **common,
+        in_mapped=(*[True] * len(residuals), *_pick(unknowns, in_mapped)),
+        out_mapped=tuple(_pick(split.out_unknowns, out_mapped)),
+        donated=(False,) * len(unknown_operands))))
+    known_iter = iter(known_outs[:n_known])
+    return [next(unknown_outs) if u else next(known_iter) for u in split.out_unknowns]
+
+
+pe.partial_eval_rules[pmap_p] = _pmap_partial_eval
+
+
+# --------------------------------------------------------------------------------------
+# The public wrapper
+# --------------------------------------------------------------------------------------
+
+
+def _as_int_tuple(x: Any, what: str) -> tuple[int, ...]:
+    if x is None:
+        return ()
+    if isinstance(x, int):
+        return (x,)
+    try:
+        return tuple(int(i) for i in x)
+    except (TypeError, ValueError):
+        raise TypeError(f"pmap: {what} must be an int or a sequence of ints, got {x!r}"
+                        ) from None
+
+
+class _Staged:
+    __slots__ = ("program", "consts", "out_tree", "out_axes")
+
+    def __init__(self, program: Program, consts: list[Any], out_tree: Any,
+                 out_axes: list[Any]) -> None:
+        self.program, self.consts, self.out_tree, self.out_axes = (program, consts, out_tree,
+                                                                   out_axes)
+
+
+class PmapWrapped:
+    """The callable returned by `lamina.pmap(fun, ...)`."""
+
+    def __init__(self, fun: Callable[..., Any], axis_name: Hashable, in_axes: Any,
+                 out_axes: Any, static_broadcasted_argnums: tuple[int, ...],
+                 devices: tuple[Device, ...] | None, axis_size: int | None,
+                 donate_argnums: tuple[int, ...]) -> None:
+        self._fun = fun
+        self._axis_name = axis_name if axis_name is not None else _AnonymousAxis()
+        self._in_axes, self._out_axes = in_axes, out_axes
+        self._static = static_broadcasted_argnums
+        self._devices = devices
+        self._axis_size = axis_size
+        self._donate = donate_argnums
+        self._name = getattr(fun, "__name__", type(fun).__name__)
+        self._cache: dict[Any, _Staged] = {}
+        functools.update_wrapper(self, fun)
+
+    def _split_args(self, args: tuple[Any, ...]) -> tuple[list[Any], list[int], tuple]:
+        for i in self._static:
+            if i >= len(args):
+                raise ValueError(f"pmap({self._name}): static_broadcasted_argnums={self._static} "
+                                 f"names argument {i}, but only {len(args)} were passed")
+        statics = tuple((i, args[i]) for i in self._static)
+        for i, v in statics:
+            try:
+                hash(v)
+            except TypeError:
+                raise ValueError(f"pmap({self._name}): static argument {i} of type "
+                                 f"{type(v).__name__} is not hashable") from None
+        dyn_index = [i for i in range(len(args)) if i not in self._static]
+        return [args[i] for i in dyn_index], dyn_index, statics
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = self._name
+        dyn_args, dyn_index, statics = self._split_args(args)
+        in_axes = self._in_axes
+        if isinstance(in_axes, list):
+            in_axes = tuple(in_axes)
+        if isinstance(in_axes, tuple):
+            if len(in_axes) == len(args) and self._static:
+                in_axes = tuple(in_axes[i] for i in dyn_index)
+            if len(in_axes) != len(dyn_args):
+                raise ValueError(f"pmap({name}) in_axes must be an int, None, or a tuple of "
+                                 f"entries corresponding to the positional arguments passed "
+                                 f"to the function, but got len(in_axes)={len(in_axes)}, "
+                                 f"len(args)={len(dyn_args)}")
+        leaves, in_tree = tree_util.tree_flatten((tuple(dyn_args), kwargs))
+        axes = broadcast_axes("pmap", "in_axes", (in_axes, 0), (tuple(dyn_args), kwargs), in_tree)
+        paths = None
+        sizes: dict[int, list[str]] = {}
+        avals, in_mapped = [], []
+        for i, (x, ax) in enumerate(zip(leaves, axes)):
+            try:
+                aval = shaped_abstractify(x)
+            except TypeError:
+                paths = paths or [tree_util.keystr(p) for p, _ in
+                                  tree_util.tree_flatten_with_path((tuple(dyn_args), kwargs))[0]]
+                raise TypeError(f"pmap({name}): argument {paths[i]} of type "
+                                f"{type(x).__name__} is not a valid lamina array type") from None
+            if ax is None:
+                avals.append(aval)
+                in_mapped.append(False)
+                continue
+            if not -aval.ndim <= ax < aval.ndim:
+                raise ValueError(f"pmap({name}) was requested to map its argument along axis "
+                                 f"{ax}, which implies that its rank should be at least "
+                                 f"{ax + 1 if ax >= 0 else -ax}, but is only {aval.ndim} (its "
+                                 f"shape is {aval.shape})")
+            ax %= aval.ndim
+            if ax != 0:
+                leaves[i] = (np.moveaxis(x, ax, 0) if isinstance(x, np.ndarray)
+                             else batching.moveaxis(x, ax, 0))
+            shape = list(aval.shape)
+            n = shape.pop(ax)
+            sizes.setdefault(n, []).append(f"{aval.str_short()} axis {ax}")
+            avals.append(aval.update(shape=shape))
+            in_mapped.append(True)
+        if not sizes:
+            raise ValueError(f"pmap({name}) requires at least one argument with a mapped "
+                             "axis (in_axes is None for every argument)")
+        if len(sizes) > 1:
+            detail = "; ".join(f"size {n}: {', '.join(w)}" for n, w in sizes.items())
+            raise ValueError(f"pmap({name}) got inconsistent sizes for array axes to be "
+                             f"mapped: {detail}")
+        size = next(iter(sizes))
+        if self._axis_size is not None and self._axis_size != size:
+            raise ValueError(f"pmap({name}): specified axis_size {self._axis_size} doesn't "
+                             f"match received axis_size {size}")
+        if self._devices is None and size > len(local_devices()):
+            _resolve_devices(None, size, name)  # the error, before tracing
+        local_size = size
+        devices = self._devices
+        spanning = _cross_process_devices(devices, size, name)
+        if spanning is not None:  # each process feeds its devices' slices
+            trace = _current_trace.get()
+            if not (trace is None or type(trace) is EvalTrace):
+                raise NotImplementedError(
+                    f"pmap({name}) across processes runs eagerly only: call it outside "
+                    "grad/vmap/jit (put grad inside the pmapped function instead)")
+            devices, size = spanning, len(spanning)
+            leaves = [_to_global(x, spanning, local_size) if m else x
+                      for x, m in zip(leaves, in_mapped)]
+        key = (in_tree, tuple(avals), tuple(in_mapped), statics, size, config.enable_x64,
+               axis_env.frames())
+        staged = self._cache.get(key)
+        if staged is None:
+            staged = self._trace(in_tree, avals, statics, dyn_index, size, len(args))
+            if not any(isinstance(c, Tracer) for c in staged.consts):
+                self._cache[key] = staged
+        donated = [False] * len(staged.consts)
+        for i, a in zip(dyn_index, dyn_args):
+            donated += [i in self._donate] * len(tree_util.tree_leaves(a))
+        donated += [False] * (len(leaves) + len(staged.consts) - len(donated))
+        params = dict(program=staged.program, axis_name=self._axis_name, axis_size=size,
+                      devices=devices,
+                      in_mapped=(*[False] * len(staged.consts), *in_mapped),
+                      out_mapped=tuple(ax is not None for ax in staged.out_axes),
+                      name=name)
+        operands = [*staged.consts, *leaves]
+        trace = _current_trace.get()
+        if trace is None or type(trace) is EvalTrace:
+            outs = _pmap_impl(*operands, donated=tuple(donated), **params)
+        else:  # donation applies to the outermost, eager call only
+            outs = pmap_p.bind(*operands, donated=(False,) * len(operands), **params)
+        if spanning is not None:
+            outs = [_to_local(o, local_size) if ax is not None else o
+                    for o, ax in zip(outs, staged.out_axes)]
+        outs = [o if ax in (None, 0) else batching.moveaxis(o, 0, ax)
+                for o, ax in zip(outs, staged.out_axes)]
+        return tree_util.tree_unflatten(staged.out_tree, outs)
+
+    def _trace(self, in_tree: Any, avals: list[AbstractArray], statics: tuple,
+               dyn_index: list[int], size: int, nargs: int) -> _Staged:
+        box: list[Any] = []
+        static_pos = dict(statics)
+
+        def flat_fun(*flat: Any) -> list[Any]:
+            dyn_args, kwargs = tree_util.tree_unflatten(in_tree, flat)
+            it = iter(dyn_args)
+            call_args = [static_pos[i] if i in static_pos else next(it) for i in range(nargs)]
+            out = self._fun(*call_args, **kwargs)
+            out_leaves, out_tree = tree_util.tree_flatten(out)
+            box[:] = [out_tree, out]
+            return out_leaves
+
+        with axis_env.extend(self._axis_name, size, "pmap"):
+            program, consts = close_over_consts(trace_to_program(flat_fun, avals))
+        out_tree, out = box
+        out_axes = self._out_axes
+        check_axis_spec("pmap", "out_axes", out_axes)
+        out_axes = broadcast_axes("pmap", "out_axes", out_axes, out, out_tree)
+        for v, ax in zip(program.outvars, out_axes):
+            if ax is not None and not -(v.aval.ndim + 1) <= ax <= v.aval.ndim:
+                raise ValueError(f"pmap({self._name}): out_axes={ax} is out of range for an "
+                                 f"output of per-device type {v.aval.str_short()}")
+        out_axes = [None if ax is None else ax % (v.aval.ndim + 1)
+                    for v, ax in zip(program.outvars, out_axes)]
+        return _Staged(program, consts, out_tree, out_axes)
+
+    def __repr__(self) -> str:
+        return f"<lamina.pmap of {self._fun!r}>"
+
+
+def pmap(fun: Callable[..., Any], axis_name: Hashable = None, *, in_axes: Any = 0,
+         out_axes: Any = 0, static_broadcasted_argnums: int | Sequence[int] = (),
+         devices: Sequence[Device] | None = None, backend: str | None = None,
+         axis_size: int | None = None, donate_argnums: int | Sequence[int] = ()) -> Any:
+    """Run `fun` on several devices at once, one slice of the mapped axis per device
+    (single-program multiple-data), as `jax.pmap`.
+
+    Args:
+        fun: a function of arrays / pytrees; inside it, collectives (`lax.psum(x,
+            axis_name)`...) communicate across the devices.
+        axis_name: the name collectives use for the mapped axis.
+        in_axes: an int, None, or a pytree prefix of the positional arguments (a tuple
+            with one entry per argument): the mapped axis of each input (None: the same
+            value on every device). Its size must be at most the device count.
+        out_axes: the same for the outputs (None: an output that is the same on every
+            device, returned once).
+        static_broadcasted_argnums: positional arguments passed as Python values
+            (hashable; a new value retraces).
+        devices: the devices to run on (default: the first N of `lamina.local_devices()`).
+        backend: accepted for jax compatibility (`'cpu'` or None).
+        axis_size: the mapped size, checked against the inputs.
+        donate_argnums: arguments whose buffers the computation may reuse.
+
+    Returns:
+        A function whose outputs are Arrays split over the devices along axis 0
+        (`x.sharding` is a `PmapSharding`); they stay on their devices until read.
+
+    >>> import lamina, lamina.numpy as lnp
+    >>> n = lamina.device_count()
+    >>> f = lamina.pmap(lambda x: x / lamina.lax.psum(x, 'i'), axis_name='i')
+    >>> f(lnp.ones(n)).shape == (n,)
+    True
+    """
+    if not callable(fun):
+        raise TypeError(f"pmap: expected a function, got {type(fun).__name__}: {fun!r}")
+    if backend not in (None, "cpu"):
+        raise ValueError(f"pmap: backend {backend!r} is not available; available backends: "
+                         "['cpu']")
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)
+    check_axis_spec("pmap", "in_axes", in_axes)
+    if devices is not None:
+        devices = tuple(devices)
+        if not devices:
+            raise ValueError("'devices' argument to pmap must be non-empty, or None.")
+        if not all(isinstance(d, Device) for d in devices):
+            raise TypeError(f"pmap: devices must be lamina devices (from lamina.devices()), "
+                            f"got {devices!r}")
+        if len({d.id for d in devices}) != len(devices):
+            raise ValueError(f"pmap: devices must be distinct, got {list(devices)}")
+    return PmapWrapped(fun, axis_name, in_axes, out_axes,
+                       _as_int_tuple(static_broadcasted_argnums, "static_broadcasted_argnums"),
+                       devices, axis_size,
+                       _as_int_tuple(donate_argnums, "donate_argnums"))
+
+
+del dtypes

@@ -1,0 +1,174 @@
+"""Collectives (lax.psum, pmean, pmax, pmin, all_gather, psum_scatter, all_to_all,
+ppermute, axis_index, axis_size) on 4 CPU devices under pmap, the same under
+vmap(axis_name=...), their gradients against jax.pmap, and errors. Runs itself in a
+4-device child process when the suite's client has one device."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import _multidevice
+
+if not _multidevice.in_child():
+    def test_collectives_on_4_devices():
+        _multidevice.run_in_child(__file__)
+
+    def test_collectives_under_vmap_on_one_device():
+        import lamina
+        import lamina.numpy as lnp
+        from lamina import lax
+        x = lnp.arange(8.0).reshape(4, 2)
+        out = lamina.vmap(lambda r: lax.all_gather(lax.psum(r, 'i'), 'i', tiled=True),
+                          axis_name='i')(x)
+        np.testing.assert_allclose(out, np.tile(np.asarray(x).sum(0), (4, 4)))
+        with pytest.raises(NameError, match="unbound axis name 'i'.*none"):
+            lax.psum(x, 'i')
+        # collectives inside jit / cond under a named vmap are batched over its axis
+        v = lnp.arange(4.0)
+        out = lamina.vmap(lambda a: lamina.jit(lambda b: lax.psum(b, 'i') + lax.axis_index('i'))(a),
+                          axis_name='i')(v)
+        np.testing.assert_allclose(out, [6, 7, 8, 9])
+        out = lamina.vmap(lambda a: lax.cond(a > 1, lambda b: lax.psum(b, 'i'), lambda b: b, a),
+                          axis_name='i')(v)
+        np.testing.assert_allclose(out, [0, 1, 6, 6])
+        g = lamina.grad(lambda a: lamina.vmap(lambda b: lax.pmean(b ** 2, 'i'),
+                                              axis_name='i')(a).sum())(v)
+        np.testing.assert_allclose(g, 2 * np.asarray(v))
+        # pmap over the single device of this process
+        y = lamina.pmap(lambda a: lax.psum(a, 'i') * 2, 'i')(np.ones((1, 3), np.float32))
+        np.testing.assert_allclose(y, np.full((1, 3), 2.0))
+else:
+    import lamina
+    import lamina.numpy as lnp
+    from lamina import lax
+    from lamina.testing import assert_array_close
+
+    N = _multidevice.NUM_DEVICES
+    rng0 = np.random.default_rng(0)
+    X = rng0.normal(size=(N, N, 3)).astype(np.float32)  # per device: (N, 3)
+    PERM = ((0, 1), (1, 2), (2, 0))  # device 3 receives nothing
+
+    def _ppermute_ref(x):
+        out = np.zeros_like(x)
+        for s, t in PERM:
+            out[t] = x[s]
+        return out
+
+    def _all_to_all_ref(x, split, concat):  # x: (N, *per_device)
+        per = [np.split(x[k], N, axis=split) for k in range(N)]
+        return np.stack([np.concatenate([per[j][k] for j in range(N)], axis=concat)
+                         for k in range(N)])
+
+    # name -> (per-device function, numpy reference of the stacked result)
+    CASES = {
+        "psum": (lambda x: lax.psum(x, 'i'), lambda x: np.broadcast_to(x.sum(0), x.shape)),
+        "pmean": (lambda x: lax.pmean(x, 'i'), lambda x: np.broadcast_to(x.mean(0), x.shape)),
+        "pmax": (lambda x: lax.pmax(x, 'i'), lambda x: np.broadcast_to(x.max(0), x.shape)),
+        "pmin": (lambda x: lax.pmin(x, 'i'), lambda x: np.broadcast_to(x.min(0), x.shape)),
+        "all_gather": (lambda x: lax.all_gather(x, 'i', axis=1),
+                       lambda x: np.broadcast_to(np.moveaxis(x, 0, 1), (N, *np.moveaxis(x, 0, 1).shape))),
+        "all_gather_tiled": (lambda x: lax.all_gather(x, 'i', axis=1, tiled=True),
+                             lambda x: np.broadcast_to(np.concatenate(list(x), 1),
+                                                       (N, N, 3 * N))),
+        "psum_scatter": (lambda x: lax.psum_scatter(x, 'i'), lambda x: x.sum(0)),
+        "psum_scatter_tiled": (lambda x: lax.psum_scatter(x, 'i', tiled=True),
+                               lambda x: x.sum(0).reshape(N, 1, 3)),
+        # device k gets row k of every device's x, stacked along axis 1
+        "all_to_all": (lambda x: lax.all_to_all(x, 'i', 0, 1),
+                       lambda x: np.stack([np.stack([x[j, k] for j in range(N)], 1)
+                                           for k in range(N)])),
+        "all_to_all_tiled": (lambda x: lax.all_to_all(x, 'i', 0, 0, tiled=True),
+                             lambda x: _all_to_all_ref(x, 0, 0)),
+        "ppermute": (lambda x: lax.ppermute(x, 'i', PERM), _ppermute_ref),
+        "axis_index": (lambda x: x * lax.axis_index('i') + lax.axis_size('i'),
+                       lambda x: x * np.arange(N)[:, None, None] + N),
+    }
+
+    @pytest.fixture(scope="module")
+    def pmapped():
+        return {k: lamina.pmap(f, 'i') for k, (f, _) in CASES.items()}
+
+    @pytest.mark.parametrize("name", sorted(CASES))
+    def test_collective_under_pmap_matches_numpy(name, pmapped):
+        out = pmapped[name](X)
+        assert isinstance(out, lamina.Array)
+        assert_array_close(out, CASES[name][1](X).astype(np.float32), rtol=1e-5, atol=1e-6)
+
+    @pytest.mark.parametrize("name", sorted(CASES))
+    def test_collective_under_vmap_matches_pmap(name, pmapped):
+        f = CASES[name][0]
+        assert_array_close(lamina.vmap(f, axis_name='i')(X), pmapped[name](X),
+                           rtol=1e-5, atol=1e-6)
+
+    def test_collectives_on_unmapped_values_under_vmap():
+        c = np.ones(3, np.float32)
+        f = lambda x: (lax.psum(c, 'i'), lax.all_gather(c, 'i'), lax.axis_index('i'),
+                       lax.ppermute(c, 'i', PERM), lax.psum(1, 'i'))
+        out = lamina.vmap(f, axis_name='i')(X)
+        g = lamina.pmap(f, 'i')(X)
+        for a, b in zip(out, g):
+            assert_array_close(a, b)
+
+    def test_grads_match_jax():
+        import jax
+        import jax.numpy as jnp
+        w = rng0.normal(size=(N, N, 3)).astype(np.float32)
+        bodies = {
+            "psum": lambda L, x: L.lax.psum(x, 'i'),
+            "pmean": lambda L, x: L.lax.pmean(x * x, 'i'),
+            "all_gather": lambda L, x: L.lax.all_gather(x, 'i', axis=1),
+            "psum_scatter": lambda L, x: L.lax.psum_scatter(x, 'i', tiled=True),
+            # (jax 0.10.2 cannot transpose the untiled form with split_axis != concat_axis)
+            "all_to_all": lambda L, x: L.lax.all_to_all(x, 'i', 0, 1, tiled=True),
+            "ppermute": lambda L, x: L.lax.ppermute(x, 'i', PERM),
+        }
+        for name, body in bodies.items():
+            def loss(L, np_):
+                f = L.pmap(lambda x: np_.tanh(body(L, x)), 'i')
+                return lambda x: (f(x) * np_.sum(w)).sum() + (f(x) ** 2).sum()
+            expected = jax.grad(loss(jax, jnp))(X)
+            actual = lamina.grad(loss(lamina, lnp))(X)
+            assert_array_close(actual, np.asarray(expected), rtol=2e-5, atol=1e-5,
+                               err_msg=name)
+
+    def test_pmax_pmin_jvp_follows_the_extremum():
+        t = rng0.normal(size=X.shape).astype(np.float32)
+        for op, arg in ((lax.pmax, X.argmax(0)), (lax.pmin, X.argmin(0))):
+            f = lamina.pmap(lambda x: op(x, 'i'), 'i')
+            _, tout = lamina.jvp(f, (X,), (t,))
+            expected = np.take_along_axis(t, arg[None], 0)[0]
+            assert_array_close(tout, np.broadcast_to(expected, X.shape), rtol=1e-6)
+            g = lambda x: lamina.vmap(lambda y: op(y, 'i'), axis_name='i')(x)
+            assert_array_close(lamina.jvp(g, (X,), (t,))[1], tout, rtol=1e-6)
+
+    def test_pmap_of_grad_with_collective_matches_vmap():
+        def f(x):
+            def loss(y):
+                z = lax.psum(y ** 2, 'i') * lax.all_gather(y, 'i')
+                return lnp.sum(lnp.sin(lax.all_to_all(z, 'i', 0, 1)) * lax.axis_index('i'))
+            return lamina.grad(loss)(x)
+        assert_array_close(lamina.pmap(f, 'i')(X), lamina.vmap(f, axis_name='i')(X),
+                           rtol=1e-5, atol=1e-5)
+
+    def test_bool_psum_and_int_pmean():
+        b = np.array([True, False, True, True])
+        assert_array_close(lamina.pmap(lambda v: lax.psum(v, 'i'), 'i')(b), np.full(N, 3, np.int32))
+        m = lamina.pmap(lambda v: lax.pmean(v, 'i'), 'i')(np.arange(N))
+        assert m.dtype == np.float32
+        assert_array_close(m, np.full(N, 1.5, np.float32))
+
+    def test_errors():
+        with pytest.raises(NameError, match=r"unbound axis name 'j'. Axis names in scope: \['i'\]"):
+            lamina.pmap(lambda x: lax.all_gather(x, 'j'), 'i')(X)
+        with pytest.raises(NameError, match="unbound axis name 'k'"):
+            lamina.vmap(lambda x: lax.axis_index('k'), axis_name='i')(X)
+        with pytest.raises(ValueError, match="must equal the size 4"):
+            lamina.pmap(lambda x: lax.psum_scatter(x, 'i', scatter_dimension=1), 'i')(X)
+        with pytest.raises(ValueError, match="all_to_all requires the size"):
+            lamina.pmap(lambda x: lax.all_to_all(x, 'i', 1, 0), 'i')(X)
+        with pytest.raises(ValueError, match="sources and destinations must be unique"):
+            lamina.pmap(lambda x: lax.ppermute(x, 'i', [(0, 1), (0, 2)]), 'i')(X)
+        with pytest.raises(ValueError, match="outside the axis"):
+            lamina.pmap(lambda x: lax.ppermute(x, 'i', [(0, 7)]), 'i')(X)
+        with pytest.raises(NotImplementedError, match="axis_index_groups"):
+            lamina.pmap(lambda x: lax.psum(x, 'i', axis_index_groups=[[0, 1], [2, 3]]), 'i')(X)

@@ -1,0 +1,221 @@
+"""lamina.pmap on 4 CPU devices: sharded Arrays, in/out axes, composition with grad, vmap
+and jit, a data-parallel MLP train step, and errors. Runs itself in a 4-device child
+process when the suite's client has one device (tests/_multidevice.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import _multidevice
+
+if not _multidevice.in_child():
+    def test_pmap_on_4_devices():
+        _multidevice.run_in_child(__file__)
+else:
+    import lamina
+    import lamina.numpy as lnp
+    from lamina import lax
+    from lamina.backend.array import ShardedArray
+    from lamina.sharding import PmapSharding, SingleDeviceSharding
+    from lamina.testing import assert_array_close
+
+    N = _multidevice.NUM_DEVICES
+    X = np.arange(N * 6, dtype=np.float32).reshape(N, 2, 3) / 7.0
+
+    def test_device_count():
+        assert lamina.device_count() == N
+
+    def test_elementwise_and_sharded_output():
+        f = lamina.pmap(lambda x: lnp.sin(x) * 2 + 1)
+        y = f(X)
+        assert isinstance(y, ShardedArray) and isinstance(y, lamina.Array)
+        assert y.shape == X.shape and y.dtype == np.float32
+        assert y.sharding == PmapSharding(lamina.devices())
+        assert y.devices() == set(lamina.devices())
+        shards = y.addressable_shards
+        assert [s.device for s in shards] == lamina.devices()
+        for k, s in enumerate(shards):
+            assert s.index[0] == k and s.data.shape == (2, 3)
+            assert s.data.sharding == SingleDeviceSharding(lamina.devices()[k])
+            assert_array_close(s.data, np.sin(X[k]) * 2 + 1)
+        assert_array_close(y, np.sin(X) * 2 + 1)
+        with pytest.raises(ValueError, match="split over 4 devices"):
+            y.device
+
+    def test_reductions_per_device():
+        f = lamina.pmap(lambda x: (x.sum(), x.max(axis=0), lnp.mean(x, axis=1)))
+        s, m, mean = f(X)
+        assert_array_close(s, X.sum(axis=(1, 2)), rtol=1e-6)
+        assert_array_close(m, X.max(axis=1))
+        assert_array_close(mean, X.mean(axis=2), rtol=1e-6)
+
+    def test_sharded_input_passes_through_without_copy():
+        from lamina._api_pmap import _place
+        f = lamina.pmap(lambda x: x * 2.0)
+        y = f(X)
+        sharding = PmapSharding(lamina.devices())
+        assert _place(y, y.aval.update(shape=(2, 3)), True, tuple(lamina.devices()), sharding,
+                      0, "f") is y._buf
+        assert_array_close(f(y), X * 4)
+
+    def test_eager_ops_and_jit_on_sharded_arrays():
+        y = lamina.pmap(lambda x: x + 1.0)(X)
+        assert_array_close(y * 2, (X + 1) * 2)
+        assert_array_close(lamina.jit(lambda a: a.sum(0))(y), (X + 1).sum(0), rtol=1e-6)
+        assert_array_close(y[1], X[1] + 1)
+        assert_array_close(lamina.device_get(y), X + 1)
+
+    def test_in_axes_out_axes_kwargs_and_static():
+        w = np.float32(3.0)
+        f = lamina.pmap(lambda x, w: x * w, in_axes=(0, None))
+        assert_array_close(f(X, w), X * 3)
+        g = lamina.pmap(lambda x: x + 1, in_axes=1, out_axes=1)
+        xt = np.swapaxes(X, 0, 1)  # mapped axis 1
+        assert_array_close(g(xt), xt + 1)
+        h = lamina.pmap(lambda x: lax.psum(x, 'i'), 'i', out_axes=None)
+        out = h(X)
+        assert out.shape == (2, 3)
+        assert_array_close(out, X.sum(0), rtol=1e-6)
+        k = lamina.pmap(lambda x, *, b: x - b)
+        assert_array_close(k(X, b=X), np.zeros_like(X))
+        s = lamina.pmap(lambda x, p: x ** p, static_broadcasted_argnums=1)
+        assert_array_close(s(X, 2), X ** 2, rtol=1e-6)
+        assert_array_close(s(X, 3), X ** 3, rtol=1e-6)
+        d = {"a": X, "b": (X, X)}
+        t = lamina.pmap(lambda t: t["a"] + t["b"][1])(d)
+        assert_array_close(t, 2 * X)
+
+    def test_fewer_devices_than_available():
+        f = lamina.pmap(lambda x: lax.psum(x, 'i'), 'i')
+        y = f(X[:2])
+        assert y.sharding == PmapSharding(lamina.devices()[:2])
+        assert_array_close(y, np.broadcast_to(X[:2].sum(0), (2, 2, 3)), rtol=1e-6)
+        g = lamina.pmap(lambda x: x * 2, devices=lamina.devices()[2:])
+        assert g(X[:2]).devices() == set(lamina.devices()[2:])
+
+    def test_jit_and_vmap_inside():
+        @lamina.jit
+        def inner(x):
+            return lax.psum(x, 'i') * 2
+
+        f = lamina.pmap(lambda x: lamina.vmap(lambda r: r * lax.axis_index('i'))(inner(x)), 'i')
+        expected = np.stack([np.broadcast_to(X.sum(0) * 2, (2, 3)) * k for k in range(N)])
+        assert_array_close(f(X), expected, rtol=1e-6)
+
+    def test_vmap_of_pmap():
+        f = lamina.pmap(lambda x, w: lax.psum(x * w, 'i'), 'i', in_axes=(0, None))
+        ws = np.arange(3, dtype=np.float32)
+        out = lamina.vmap(lambda w: f(X, w))(ws)
+        expected = np.stack([np.broadcast_to((X * w).sum(0), X.shape) for w in ws])
+        assert_array_close(out, expected, rtol=1e-6)
+
+    def test_grad_through_pmap_with_pmean():
+        def loss(w, x):
+            per_device = lamina.pmap(lambda x, w: lax.pmean(lnp.sum((x * w) ** 2), 'i'),
+                                     'i', in_axes=(0, None))(x, w)
+            return per_device[0]
+
+        w = np.float32(1.5)
+        expected = np.mean([(2 * w * X[k] ** 2).sum() for k in range(N)])
+        assert_array_close(lamina.grad(loss)(w, X), expected, rtol=1e-5)
+        gx = lamina.grad(loss, argnums=1)(w, X)
+        assert_array_close(gx, 2 * w ** 2 * X / N, rtol=1e-5)
+
+    def test_grad_and_jvp_of_mapped_inputs():
+        f = lamina.pmap(lambda x: lnp.tanh(x) * lax.psum(x, 'i'), 'i')
+        t = np.ones_like(X)
+        y, ty = lamina.jvp(f, (X,), (t,))
+        s = X.sum(0)
+        assert_array_close(y, np.tanh(X) * s, rtol=1e-5)
+        assert_array_close(ty, (1 - np.tanh(X) ** 2) * s + np.tanh(X) * N, rtol=1e-5)
+        g = lamina.grad(lambda x: f(x).sum())(X)
+        # d/dx_k sum_j tanh(x_j) s = sech^2(x_k) s + sum_j tanh(x_j) (checked against jax)
+        assert_array_close(g, (1 - np.tanh(X) ** 2) * s + np.tanh(X).sum(0), rtol=1e-5)
+
+    def _mlp_params(rng):
+        return {"w1": rng.normal(size=(3, 8)).astype(np.float32) * 0.5,
+                "b1": np.zeros(8, np.float32),
+                "w2": rng.normal(size=(8, 1)).astype(np.float32) * 0.5,
+                "b2": np.zeros(1, np.float32)}
+
+    def _mlp_loss(p, x, y):
+        h = lnp.tanh(x @ p["w1"] + p["b1"])
+        return lnp.mean((h @ p["w2"] + p["b2"] - y) ** 2)
+
+    def test_pmap_train_step_matches_single_device(rng):
+        params = _mlp_params(rng)
+        x = rng.normal(size=(N * 4, 3)).astype(np.float32)
+        y = rng.normal(size=(N * 4, 1)).astype(np.float32)
+        lr = 0.1
+
+        @lamina.jit
+        def step(p, x, y):
+            g = lamina.grad(_mlp_loss)(p, x, y)
+            return lamina.tree_util.tree_map(lambda a, b: a - lr * b, p, g)
+
+        def pstep(p, x, y):
+            g = lax.pmean(lamina.grad(_mlp_loss)(p, x, y), 'batch')
+            return lamina.tree_util.tree_map(lambda a, b: a - lr * b, p, g)
+
+        pstep = lamina.pmap(pstep, 'batch', in_axes=(None, 0, 0), out_axes=None)
+        single, multi = params, params
+        xs, ys = x.reshape(N, 4, 3), y.reshape(N, 4, 1)
+        for _ in range(5):
+            single = step(single, x, y)
+            multi = pstep(multi, xs, ys)
+        for k in params:
+            assert_array_close(multi[k], single[k], rtol=1e-6, atol=1e-6)
+
+    def test_replicated_params_train_loop_stays_on_device(rng):
+        params = _mlp_params(rng)
+        rep = lamina.tree_util.tree_map(lambda a: np.broadcast_to(a, (N, *a.shape)), params)
+        xs = rng.normal(size=(N, 4, 3)).astype(np.float32)
+        ys = rng.normal(size=(N, 4, 1)).astype(np.float32)
+
+        @lamina.pmap
+        def noop(p):
+            return p
+
+        def pstep(p, x, y):
+            loss, g = lamina.value_and_grad(_mlp_loss)(p, x, y)
+            g = lax.pmean(g, 'b')
+            return lamina.tree_util.tree_map(lambda a, b: a - 0.1 * b, p, g), lax.pmean(loss, 'b')
+
+        pstep = lamina.pmap(pstep, 'b')
+        rep = noop(rep)
+        for _ in range(20):  # chained collective programs: no rendezvous deadlock
+            rep, loss = pstep(rep, xs, ys)
+        assert isinstance(rep["w1"], ShardedArray)
+        w1 = np.asarray(rep["w1"])
+        assert np.allclose(w1, w1[0], atol=1e-6)  # replicas stay identical
+        assert np.allclose(np.asarray(loss), np.asarray(loss)[0])
+
+    def test_donation():
+        f = lamina.pmap(lambda x: x + 1, donate_argnums=0)
+        y = lamina.pmap(lambda x: x * 1.0)(X)
+        z = f(y)
+        assert_array_close(z, X + 1)
+        assert y.is_deleted()
+
+    def test_errors():
+        f = lamina.pmap(lambda x: x)
+        with pytest.raises(ValueError, match="requires 5 logical devices, but only 4"):
+            f(np.zeros((5, 2)))
+        with pytest.raises(ValueError, match="inconsistent sizes"):
+            lamina.pmap(lambda a, b: a + b)(np.zeros((4, 2)), np.zeros((3, 2)))
+        with pytest.raises(ValueError, match="at least one argument with a mapped axis"):
+            lamina.pmap(lambda a: a, in_axes=None)(np.zeros(3))
+        with pytest.raises(ValueError, match="rank should be at least 1"):
+            f(np.float32(1.0))
+        with pytest.raises(ValueError, match="axis_size 3 doesn't match received axis_size 4"):
+            lamina.pmap(lambda x: x, axis_size=3)(np.zeros(4))
+        with pytest.raises(ValueError, match="size 2, but 3 devices"):
+            lamina.pmap(lambda x: x, devices=lamina.devices()[:3])(np.zeros(2))
+        with pytest.raises(NameError, match=r"unbound axis name 'j'.*\['i'\]"):
+            lamina.pmap(lambda x: lax.psum(x, 'j'), 'i')(np.zeros(4))
+        with pytest.raises(NotImplementedError, match="inside jit"):
+            lamina.jit(lambda x: lamina.pmap(lambda y: y)(x))(np.zeros(4))
+        with pytest.raises(ValueError, match="in_axes"):
+            lamina.pmap(lambda a, b: a, in_axes=(0,))(np.zeros(4), np.zeros(4))
+        with pytest.raises(TypeError, match="expected a function"):
+            lamina.pmap(3)

@@ -1,0 +1,137 @@
+"""Checkpoints with orbax-checkpoint (imported lazily: it pulls in jax).
+
+The train state (params, optimizer state, model state, EMA params, step, RNG key data...)
+is saved as a flat mapping of numpy leaves; a JSON item carries the step, the data
+iterator position, the leaf paths and the config. Orbax writes into a temporary
+directory and renames it when complete, so a killed process never leaves a checkpoint
+that :meth:`Checkpointer.latest_step` would return half-written.
+
+>>> import tempfile, numpy as np
+>>> ckpt = Checkpointer(tempfile.mkdtemp(), keep=2)
+>>> state = {"w": np.arange(3.0), "step": np.int32(7)}
+>>> ckpt.save(7, state, {"data": {"epoch": 0, "position": 7}})
+>>> ckpt.wait()
+>>> restored, meta = ckpt.restore(ckpt.latest_step(), state)
+>>> restored["w"], meta["data"]
+(array([0., 1., 2.]), {'epoch': 0, 'position': 7})
+>>> ckpt.close()
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+import lamina
+from lamina import tree_util
+
+__all__ = ["Checkpointer", "import_orbax"]
+
+
+def import_orbax():
+    """Import orbax.checkpoint with jax pinned to the CPU platform (DESIGN.md rule 1)."""
+    if "jax" not in sys.modules:
+        # NOTE: must precede jax's import: jax would otherwise grab accelerator memory.
+        os.environ["JAX_PLATFORMS"] = "cpu"
+    import orbax.checkpoint as ocp
+    return ocp
+
+
+def _to_numpy(tree):
+    return tree_util.tree_map(lambda x: np.asarray(lamina.device_get(x)), tree)
+
+
+class Checkpointer:
+    """Keeps the latest ``keep`` checkpoints of a run under ``directory``."""
+
+    def __init__(self, directory, keep=3, async_save=True):
+        self.directory = os.path.abspath(directory)
+        self.keep, self.async_save = keep, async_save
+        self._manager = None
+
+    @property
+    def manager(self):
+        if self._manager is None:
+            ocp = import_orbax()
+            os.makedirs(self.directory, exist_ok=True)
+            options = ocp.CheckpointManagerOptions(
+                max_to_keep=self.keep, enable_async_checkpointing=self.async_save,
+                cleanup_tmp_directories=True, create=True)
+            self._manager = ocp.CheckpointManager(self.directory, options=options)
+        return self._manager
+
+    def all_steps(self) -> list[int]:
+        if self._manager is None and not _has_checkpoints(self.directory):
+            return []   # NOTE: no orbax (hence no jax) import when there is nothing there.
+        self.manager.reload()
+        return sorted(self.manager.all_steps())
+
+    def latest_step(self):
+        steps = self.all_steps()
+        return steps[-1] if steps else None
+
+    def save(self, step: int, state, meta: dict) -> None:
+        """Start saving ``state`` (any pytree) and ``meta`` (JSON-able) as ``step``."""
+        ocp = import_orbax()
+        leaves_with_path, _ = tree_util.tree_flatten_with_path(_to_numpy(state))
+        flat = {f"{i:05d}": leaf for i, (_, leaf) in enumerate(leaves_with_path)}
+        meta = dict(meta, step=int(step),
+                    leaf_paths=[tree_util.keystr(p) for p, _ in leaves_with_path])
+        # NOTE: waits for the previous async save, surfacing its error if it failed.
+        self.manager.save(int(step), args=ocp.args.Composite(
+            state=ocp.args.StandardSave(flat), meta=ocp.args.JsonSave(meta)), force=True)
+
+    def wait(self) -> None:
+        if self._manager is not None:
+            self._manager.wait_until_finished()
+
+    def restore(self, step: int, template):
+        """Restore ``step`` into the structure of ``template``; returns (state, meta)."""
+        ocp = import_orbax()
+        leaves, treedef = tree_util.tree_flatten(_to_numpy(template))
+        flat = {f"{i:05d}": leaf for i, leaf in enumerate(leaves)}
+        meta = self.manager.restore(int(step), args=ocp.args.Composite(
+            meta=ocp.args.JsonRestore()))["meta"]
+        if len(meta["leaf_paths"]) != len(leaves):
+            raise ValueError(
+                f"checkpoint {self.directory}/{step} holds {len(meta['leaf_paths'])} arrays "
+                f"but the current model/optimizer state has {len(leaves)}: the config "
+                f"changed since it was saved (or resume from another run); set "
+                f"run.resume=never or use a new run.output_dir")
+        got = self.manager.restore(int(step), args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(flat)))["state"]
+        out = []
+        for i, leaf in enumerate(leaves):
+            arr = np.asarray(got[f"{i:05d}"])
+            if arr.shape != leaf.shape or arr.dtype != leaf.dtype:
+                raise ValueError(
+                    f"checkpoint {self.directory}/{step}: {meta['leaf_paths'][i]} is "
+                    f"{arr.dtype}{list(arr.shape)} but the current state expects "
+                    f"{leaf.dtype}{list(leaf.shape)}")
+            out.append(arr)
+        return tree_util.tree_unflatten(treedef, out), meta
+
+    def close(self) -> None:
+        if self._manager is not None:
+            self._manager.wait_until_finished()
+            self._manager.close()
+            self._manager = None
+
+
+def _has_checkpoints(directory) -> bool:
+    if not os.path.isdir(directory):
+        return False
+    return any(name.isdigit() for name in os.listdir(directory))
+
+
+def find_checkpoint_dir(path):
+    """A run directory, its ``checkpoints/`` or a step directory → (ckpt_dir, step|None)."""
+    path = os.path.abspath(path)
+    if os.path.isdir(os.path.join(path, "checkpoints")):
+        return os.path.join(path, "checkpoints"), None
+    base = os.path.basename(path)
+    if base.isdigit() and os.path.exists(os.path.join(path, "commit_success.txt")) or (
+            base.isdigit() and os.path.isdir(os.path.join(path, "state"))):
+        return os.path.dirname(path), int(base)
+    return path, None
