@@ -12,6 +12,7 @@ import pytest
 import lamina
 import lamina.nn
 import lamina.optim
+import lamina.training
 
 
 def _modules(package) -> list[str]:
@@ -21,9 +22,8 @@ def _modules(package) -> list[str]:
         m.name for m in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + ".")]
 
 
-MODULES = sorted(
-    name for package in (lamina, lamina.nn, lamina.optim) for name in _modules(package)
-    if not name.startswith("lamina.training"))  # training imports orbax lazily
+MODULES = sorted(name for package in (lamina, lamina.nn, lamina.optim, lamina.training)
+                 for name in _modules(package) if name != "lamina.training.__main__")
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -43,11 +43,28 @@ def _to_numpy(tree):
 
 
 class Checkpointer:
-    """Keeps the latest ``keep`` checkpoints of a run under ``directory``."""
+    """Keeps the latest ``keep`` checkpoints of a run under ``directory`` and, with
+    ``best_metric`` (a key of the ``metrics`` given to :meth:`save`), also the best one by
+    that metric (``best_mode``: ``"max"`` or ``"min"``).
 
-    def __init__(self, directory, keep=3, async_save=True):
+    >>> import tempfile, numpy as np
+    >>> ckpt = Checkpointer(tempfile.mkdtemp(), keep=1, best_metric="eval/accuracy")
+    >>> for step, acc in [(1, 0.5), (2, 0.9), (3, 0.7), (4, 0.6)]:
+    ...     ckpt.save(step, {"w": np.zeros(2)}, {}, metrics={"eval/accuracy": acc})
+    >>> ckpt.wait()
+    >>> ckpt.all_steps(), ckpt.best_step()
+    ([2, 4], 2)
+    >>> ckpt.close()
+    """
+
+    def __init__(self, directory, keep=3, async_save=True, best_metric=None,
+                 best_mode="max"):
+        if best_mode not in ("max", "min"):
+            raise ValueError(f"Checkpointer: best_mode must be 'max' or 'min', got "
+                             f"{best_mode!r}")
         self.directory = os.path.abspath(directory)
         self.keep, self.async_save = keep, async_save
+        self.best_metric, self.best_mode = best_metric, best_mode
         self._manager = None
 
     @property
@@ -55,11 +72,39 @@ class Checkpointer:
         if self._manager is None:
             ocp = import_orbax()
             os.makedirs(self.directory, exist_ok=True)
-            options = ocp.CheckpointManagerOptions(
-                max_to_keep=self.keep, enable_async_checkpointing=self.async_save,
-                cleanup_tmp_directories=True, create=True)
+            kwargs = dict(enable_async_checkpointing=self.async_save,
+                          cleanup_tmp_directories=True, create=True)
+            if self.best_metric is None:
+                kwargs["max_to_keep"] = self.keep
+            else:
+                from orbax.checkpoint import checkpoint_managers as cm
+                metric = self.best_metric
+                best_fn = lambda m: float(m[metric])   # noqa: E731
+                # NOTE: the latest N (for resume) plus the single best checkpoint; the
+                # metric is stored with each checkpoint (orbax writes it when best_fn is
+                # set), so the best one survives restarts.
+                kwargs.update(best_fn=best_fn, best_mode=self.best_mode,
+                              preservation_policy=cm.AnyPreservationPolicy([
+                                  cm.LatestN(n=self.keep),
+                                  cm.BestN(get_metric_fn=best_fn,
+                                           reverse=self.best_mode == "min", n=1,
+                                           keep_checkpoints_without_metrics=False)]))
+            options = ocp.CheckpointManagerOptions(**kwargs)
             self._manager = ocp.CheckpointManager(self.directory, options=options)
         return self._manager
+
+    def best_step(self):
+        """The kept step with the best ``best_metric`` (None without one)."""
+        if self.best_metric is None:
+            return None
+        scored = []
+        for step in self.all_steps():
+            m = self.manager.metrics(step)
+            if m is not None and self.best_metric in m:
+                scored.append((float(m[self.best_metric]), step))
+        if not scored:
+            return None
+        return (max if self.best_mode == "max" else min)(scored)[1]
 
     def all_steps(self) -> list[int]:
         if self._manager is None and not _has_checkpoints(self.directory):
@@ -71,8 +116,9 @@ class Checkpointer:
         steps = self.all_steps()
         return steps[-1] if steps else None
 
-    def save(self, step: int, state, meta: dict) -> None:
-        """Start saving ``state`` (any pytree) and ``meta`` (JSON-able) as ``step``."""
+    def save(self, step: int, state, meta: dict, metrics=None) -> None:
+        """Start saving ``state`` (any pytree) and ``meta`` (JSON-able) as ``step``;
+        ``metrics`` ({name: float}) rank it for ``best_metric``."""
         ocp = import_orbax()
         leaves_with_path, _ = tree_util.tree_flatten_with_path(_to_numpy(state))
         flat = {f"{i:05d}": leaf for i, (_, leaf) in enumerate(leaves_with_path)}
@@ -80,7 +126,9 @@ class Checkpointer:
                     leaf_paths=[tree_util.keystr(p) for p, _ in leaves_with_path])
         # NOTE: waits for the previous async save, surfacing its error if it failed.
         self.manager.save(int(step), args=ocp.args.Composite(
-            state=ocp.args.StandardSave(flat), meta=ocp.args.JsonSave(meta)), force=True)
+            state=ocp.args.StandardSave(flat), meta=ocp.args.JsonSave(meta)), force=True,
+            metrics=None if metrics is None or self.best_metric is None else {
+                k: float(v) for k, v in metrics.items()})
 
     def wait(self) -> None:
         if self._manager is not None:

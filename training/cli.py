@@ -119,7 +119,12 @@ def _summary(args) -> int:
     _, trainer = _load(args)
     import lamina
     import lamina.numpy as lnp
+    from .models import is_nn_module
     x = lnp.asarray(np.asarray(trainer.data.x_train[:1]))
+    if is_nn_module(trainer.model):
+        from lamina import nn
+        print(nn.summary(trainer.model, x))
+        return 0
     variables = lamina.eval_shape(trainer.model.init, lamina.random.PRNGKey(0), x)
     rows = [("path", "shape", "dtype", "size")]
     total = 0

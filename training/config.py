@@ -80,7 +80,11 @@ class TrainConfig:
     eval_batch_size: int = 256
     checkpoint_every: int = 0       # 0: only at the end
     keep: int = 3
-    precision: str = "f32"          # f32 | bf16 (compute; params and optimizer stay f32)
+    keep_best: Optional[str] = None  # also keep the best checkpoint by e.g. eval/accuracy
+    keep_best_mode: str = "auto"    # auto (min for *loss*, else max) | max | min
+    precision: str = "f32"          # f32 | bf16 | f16 (compute; params/optimizer stay f32)
+    loss_scale: float = 32768.0     # f16: initial dynamic loss scale
+    loss_scale_period: int = 2000   # f16: double the scale after this many finite steps
     on_nan: str = "stop"            # stop | skip
     progress: str = "auto"          # auto | bar | lines | none
 
@@ -105,13 +109,15 @@ class Config:
 _CHOICES = {
     "run.resume": None,   # free-form (auto | never | path)
     "train.loss": ("auto", "cross_entropy", "mse"),
-    "train.precision": ("f32", "bf16"),
+    "train.precision": ("f32", "bf16", "f16", "float32", "bfloat16", "float16"),
+    "train.keep_best_mode": ("auto", "max", "min"),
     "train.on_nan": ("stop", "skip"),
     "train.progress": ("auto", "bar", "lines", "none"),
     "devices.strategy": ("pmap",),
 }
 _POSITIVE = ("train.batch_size", "train.log_every", "train.eval_batch_size", "train.keep",
-             "optim.accumulation_steps", "devices.count", "train.steps", "train.epochs")
+             "optim.accumulation_steps", "devices.count", "train.steps", "train.epochs",
+             "train.loss_scale", "train.loss_scale_period")
 _NON_NEGATIVE = ("train.eval_every", "train.checkpoint_every")
 
 
@@ -239,6 +245,10 @@ def _check_values(cfg: Config) -> None:
     if m.fn is not None and m.init is None:
         raise ConfigError("config 'model.fn' needs 'model.init' (module:function that "
                           "returns the initial params)")
+    kb = cfg.train.keep_best
+    if kb is not None and (not kb.startswith("eval/") or kb == "eval/"):
+        raise ConfigError(f"config key 'train.keep_best' must name an eval metric such as "
+                          f"'eval/accuracy' or 'eval/loss'; got {kb!r}")
     if cfg.optim.ema_decay is not None and not 0.0 <= cfg.optim.ema_decay < 1.0:
         raise ConfigError(f"config key 'optim.ema_decay' must be in [0, 1); got "
                           f"{cfg.optim.ema_decay}")
@@ -280,7 +290,8 @@ def apply_overrides(raw: dict, overrides) -> dict:
         try:
             value = yaml.safe_load(text) if text.strip() else ""
         except yaml.constructor.ConstructorError as e:
-            raise ConfigError(f"override {item!r}: value is not valid YAML ({e})") from None
+            raise ConfigError(f"override {item!r}: value is not valid YAML "
+                              f"({_yaml_problem(e)})") from None
         except yaml.YAMLError:
             value = text    # NOTE: e.g. `**/kernel` is not YAML; take it as a string.
         node = raw
@@ -295,6 +306,15 @@ def apply_overrides(raw: dict, overrides) -> dict:
             node = nxt
         node[parts[-1]] = value
     return raw
+
+
+def _yaml_problem(e) -> str:
+    """A YAML error on one line: what is wrong and where (1-based line, column)."""
+    what = " ".join(str(p) for p in (getattr(e, "context", None),
+                                     getattr(e, "problem", None)) if p) or str(e)
+    mark = getattr(e, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return (what + where).replace("\n", " ")
 
 
 def _deepcopy(x):
@@ -327,7 +347,8 @@ def load(path, overrides=()) -> Config:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {e}") from None
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: "
+                          f"{_yaml_problem(e)}") from None
     return from_dict(raw, overrides)
 
 

@@ -166,10 +166,10 @@ def synthetic(seed=0, eval_fraction=0.2, n=512, dim=16, classes=4, noise=0.5,
     return Dataset(x[tr], y[tr], x[ev], y[ev], num_classes=classes)
 
 
-def _load_array(path: str, name: str):
+def _load_array(path: str, name: str, key: str = "data.path"):
     from .config import ConfigError
     if not os.path.exists(path):
-        raise ConfigError(f"data file {path!r} does not exist")
+        raise ConfigError(f"data file {path!r} ('{key}') does not exist")
     if path.endswith(".npy"):
         return np.load(path, mmap_mode="r")
     with np.load(path) as z:
@@ -191,7 +191,7 @@ def load_arrays(path, features="x", labels="y", seed=0, eval_fraction=0.2,
         raise ConfigError("data.name=npz needs 'data.path' (a .npz or .npy file)")
     if str(path).endswith(".npy"):
         x = _load_array(path, features)
-        y = _load_array(labels, labels)
+        y = _load_array(labels, labels, "data.labels")
     else:
         x = _load_array(path, features)
         y = _load_array(path, labels)

@@ -4,7 +4,9 @@ A registered factory takes ``num_outputs`` (classes or vocabulary size, from the
 plus its hyperparameters and returns a model with lamina.nn's interface:
 ``init(key, x) -> {'params': ..., ['state': ...]}`` and
 ``apply(variables, x, train=False, rngs=None, mutable=False)``.
-A pure-function model is wrapped into the same interface by :class:`FunctionModel`.
+The built-ins (``mlp``, ``cnn``, ``transformer_lm``) are ``lamina.nn`` Modules; a
+pure-function model (``fn(params, x)`` + ``init(key, x)``) is wrapped into the same
+interface by :class:`FunctionModel`.
 
 >>> import lamina, lamina.numpy as lnp
 >>> model = get_model("mlp", num_outputs=3, hidden=(8,))
@@ -15,13 +17,13 @@ A pure-function model is wrapped into the same interface by :class:`FunctionMode
 from __future__ import annotations
 
 import difflib
-import math
 from typing import Callable
 
 import lamina.numpy as lnp
-from lamina import lax, random
+from lamina import nn
 
-__all__ = ["register_model", "get_model", "model_names", "FunctionModel"]
+__all__ = ["register_model", "get_model", "model_names", "FunctionModel", "MLPClassifier",
+           "CNNClassifier", "TransformerLM", "is_nn_module"]
 
 _MODELS: dict[str, Callable] = {}
 
@@ -40,6 +42,11 @@ def register_model(name: str):
         _MODELS[name] = factory
         return factory
     return deco
+
+
+def is_nn_module(model) -> bool:
+    """True for a ``lamina.nn.Module`` (as opposed to a :class:`FunctionModel`)."""
+    return isinstance(model, nn.Module)
 
 
 def model_names() -> list[str]:
@@ -82,140 +89,131 @@ class FunctionModel:
         return (y, {}) if mutable else y
 
 
-# --- building blocks (explicit params named like lamina.nn's layers) -------------------
+# --- the built-in models, as lamina.nn Modules ---------------------------------------
 
-def _dense_init(key, fan_in, fan_out, scale=1.0):
-    w = random.normal(key, (fan_in, fan_out), lnp.float32) * (scale / math.sqrt(fan_in))
-    return {"kernel": w, "bias": lnp.zeros((fan_out,), lnp.float32)}
+class MLPClassifier(nn.Module):
+    """Flattens the input, ``len(hidden)`` ReLU ``Dense`` layers, then a ``Dense`` head.
 
+    >>> import lamina, lamina.numpy as lnp
+    >>> m = MLPClassifier(num_outputs=2, hidden=(4,))
+    >>> v = m.init(lamina.random.PRNGKey(0), lnp.ones((1, 3, 2)))
+    >>> sorted(v["params"]), v["params"]["Dense_0"]["kernel"].shape
+    (['Dense_0', 'head'], (6, 4))
+    """
 
-def _dense(p, x):
-    return x @ p["kernel"].astype(x.dtype) + p["bias"].astype(x.dtype)
+    num_outputs: int
+    hidden: tuple = (128,)
 
-
-def _relu(x):
-    return lnp.maximum(x, 0)
-
-
-def _gelu(x):
-    return 0.5 * x * (1 + lnp.tanh(0.7978845608 * (x + 0.044715 * x * x * x)))
-
-
-def _layer_norm(p, x, eps=1e-5):
-    mean = lnp.mean(x, axis=-1, keepdims=True)
-    var = lnp.mean(lnp.square(x - mean), axis=-1, keepdims=True)
-    y = (x - mean) / lnp.sqrt(var + eps)
-    return y * p["scale"].astype(x.dtype) + p["bias"].astype(x.dtype)
+    def __call__(self, x):
+        x = x.reshape(x.shape[0], -1)
+        for i, h in enumerate(self.hidden):
+            x = nn.relu(nn.Dense(h, name=f"Dense_{i}")(x))
+        return nn.Dense(self.num_outputs, name="head")(x)
 
 
-def _ln_init(d):
-    return {"scale": lnp.ones((d,), lnp.float32), "bias": lnp.zeros((d,), lnp.float32)}
+class CNNClassifier(nn.Module):
+    """3x3 SAME ``Conv`` + ReLU + 2x2 average pooling per entry of ``channels`` (NHWC),
+    then a ReLU ``Dense`` layer and a ``Dense`` head.
+
+    >>> import lamina, lamina.numpy as lnp
+    >>> m = CNNClassifier(num_outputs=3, channels=(2,), hidden=4)
+    >>> x = lnp.ones((1, 4, 4, 1))
+    >>> m.apply(m.init(lamina.random.PRNGKey(0), x), x).shape
+    (1, 3)
+    """
+
+    num_outputs: int
+    channels: tuple = (16, 32)
+    hidden: int = 64
+
+    def __call__(self, x):
+        for i, c in enumerate(self.channels):
+            x = nn.relu(nn.Conv(c, (3, 3), padding="SAME", name=f"Conv_{i}")(x))
+            x = nn.avg_pool(x, (2, 2), (2, 2))
+        x = x.reshape(x.shape[0], -1)
+        x = nn.relu(nn.Dense(self.hidden, name="Dense_0")(x))
+        return nn.Dense(self.num_outputs, name="head")(x)
+
+
+class DecoderBlock(nn.Module):
+    """A pre-LayerNorm causal self-attention + GELU MLP block with residuals."""
+
+    num_heads: int
+    mlp_ratio: int = 4
+    num_layers: int = 1        # of the whole model: scales the residual-branch outputs
+
+    def __call__(self, x, mask):
+        d = x.shape[-1]
+        # NOTE: GPT-2 style: residual-branch projections shrink with depth.
+        out_init = nn.initializers.variance_scaling(1.0 / (2 * self.num_layers), "fan_in",
+                                                    "truncated_normal")
+        h = nn.LayerNorm(epsilon=1e-5, name="norm_0")(x)
+        x = x + nn.MultiHeadDotProductAttention(
+            self.num_heads, out_kernel_init=out_init, name="attn")(h, mask=mask)
+        h = nn.LayerNorm(epsilon=1e-5, name="norm_1")(x)
+        h = nn.gelu(nn.Dense(self.mlp_ratio * d, name="Dense_0")(h))
+        return x + nn.Dense(d, kernel_init=out_init, name="Dense_1")(h)
+
+
+class TransformerLM(nn.Module):
+    """A tiny decoder-only (causal) transformer over integer tokens ``(batch, time)``;
+    learned positions, tied input/output embedding, logits ``(batch, time, vocab)``.
+
+    >>> import lamina, lamina.numpy as lnp
+    >>> m = TransformerLM(vocab=11, d_model=8, num_heads=2, num_layers=1, max_len=6)
+    >>> t = lnp.zeros((2, 5), lnp.int32)
+    >>> m.apply(m.init(lamina.random.PRNGKey(0), t), t).shape
+    (2, 5, 11)
+    """
+
+    vocab: int
+    d_model: int = 64
+    num_heads: int = 4
+    num_layers: int = 2
+    max_len: int = 256
+    mlp_ratio: int = 4
+
+    def __call__(self, tokens):
+        t = tokens.shape[-1]
+        if t > self.max_len:
+            raise ValueError(f"TransformerLM: sequence length {t} exceeds max_len="
+                             f"{self.max_len}; raise model.args.max_len")
+        emb_init = nn.initializers.normal(0.02)
+        embed = nn.Embed(self.vocab, self.d_model, embedding_init=emb_init, name="embed")
+        pos = self.param("pos_embed", emb_init, (self.max_len, self.d_model))
+        x = embed(tokens)
+        x = x + pos[:t].astype(x.dtype)
+        mask = nn.make_causal_mask(tokens)
+        for i in range(self.num_layers):
+            x = DecoderBlock(self.num_heads, self.mlp_ratio, self.num_layers,
+                             name=f"Block_{i}")(x, mask)
+        x = nn.LayerNorm(epsilon=1e-5, name="final_norm")(x)
+        return embed.attend(x)
 
 
 @register_model("mlp")
 def mlp(num_outputs, hidden=(128,)):
-    """Flattens the input, ``len(hidden)`` ReLU layers, then a linear head."""
-    hidden = tuple(hidden)
-
-    def init(key, x):
-        sizes = (math.prod(x.shape[1:]),) + hidden + (num_outputs,)
-        keys = random.split(key, len(sizes) - 1)
-        names = [f"Dense_{i}" for i in range(len(hidden))] + ["head"]
-        return {n: _dense_init(k, a, b) for n, k, a, b in zip(names, keys, sizes, sizes[1:])}
-
-    def fn(params, x):
-        x = x.reshape(x.shape[0], -1)
-        for i in range(len(hidden)):
-            x = _relu(_dense(params[f"Dense_{i}"], x))
-        return _dense(params["head"], x)
-
-    return FunctionModel(fn, init)
+    """:class:`MLPClassifier`: flattens the input, ReLU layers, then a linear head."""
+    return MLPClassifier(num_outputs=num_outputs, hidden=tuple(hidden))
 
 
 @register_model("cnn")
 def cnn(num_outputs, channels=(16, 32), hidden=64):
-    """3x3 SAME convolutions + ReLU + 2x2 average pooling (NHWC), then two dense layers."""
-    channels = tuple(channels)
-
-    def init(key, x):
-        keys = random.split(key, len(channels) + 2)
-        params, c_in, h, w = {}, x.shape[-1], x.shape[1], x.shape[2]
-        for i, c in enumerate(channels):
-            k = random.normal(keys[i], (3, 3, c_in, c), lnp.float32) / math.sqrt(9 * c_in)
-            params[f"Conv_{i}"] = {"kernel": k, "bias": lnp.zeros((c,), lnp.float32)}
-            c_in, h, w = c, h // 2, w // 2
-        params["Dense_0"] = _dense_init(keys[-2], h * w * c_in, hidden)
-        params["head"] = _dense_init(keys[-1], hidden, num_outputs)
-        return params
-
-    def fn(params, x):
-        for i in range(len(channels)):
-            p = params[f"Conv_{i}"]
-            x = lax.conv_general_dilated(x, p["kernel"].astype(x.dtype), (1, 1), "SAME",
-                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
-            x = _relu(x + p["bias"].astype(x.dtype))
-            x = lax.reduce_window(x, lnp.array(0, x.dtype), lax.add, (1, 2, 2, 1),
-                                  (1, 2, 2, 1), "VALID") * 0.25
-        x = x.reshape(x.shape[0], -1)
-        return _dense(params["head"], _relu(_dense(params["Dense_0"], x)))
-
-    return FunctionModel(fn, init)
+    """:class:`CNNClassifier`: 3x3 convolutions + 2x2 average pooling (NHWC), two dense
+    layers."""
+    return CNNClassifier(num_outputs=num_outputs, channels=tuple(channels), hidden=hidden)
 
 
 @register_model("transformer_lm")
 def transformer_lm(num_outputs=128, d_model=64, num_heads=4, num_layers=2, max_len=256,
                    mlp_ratio=4):
-    """A tiny decoder-only (causal) transformer over integer tokens (pre-LayerNorm)."""
-    vocab = num_outputs
+    """:class:`TransformerLM` with ``num_outputs`` tokens (the data's vocabulary)."""
     if d_model % num_heads:
         from .config import ConfigError
-        raise ConfigError(f"transformer_lm: d_model={d_model} is not divisible by "
-                          f"num_heads={num_heads}")
-    hd = d_model // num_heads
-
-    def init(key, x):
-        keys = random.split(key, 2 + num_layers)
-        params = {
-            "embed": {"embedding": random.normal(keys[0], (vocab, d_model)) * 0.02},
-            "pos_embed": {"embedding": random.normal(keys[1], (max_len, d_model)) * 0.02},
-            "final_norm": _ln_init(d_model),
-        }
-        for i in range(num_layers):
-            k = random.split(keys[2 + i], 4)
-            params[f"Block_{i}"] = {
-                "norm_0": _ln_init(d_model),
-                "attn": {"qkv": _dense_init(k[0], d_model, 3 * d_model),
-                         "out": _dense_init(k[1], d_model, d_model,
-                                            scale=1 / math.sqrt(2 * num_layers))},
-                "norm_1": _ln_init(d_model),
-                "mlp": {"Dense_0": _dense_init(k[2], d_model, mlp_ratio * d_model),
-                        "Dense_1": _dense_init(k[3], mlp_ratio * d_model, d_model,
-                                               scale=1 / math.sqrt(2 * num_layers))},
-            }
-        return params
-
-    def fn(params, tokens):
-        b, t = tokens.shape
-        x = params["embed"]["embedding"][tokens] + params["pos_embed"]["embedding"][:t]
-        mask = lnp.tril(lnp.ones((t, t), bool))
-        for i in range(num_layers):
-            p = params[f"Block_{i}"]
-            h = _dense(p["attn"]["qkv"], _layer_norm(p["norm_0"], x))
-            q, k, v = (h[..., j * d_model:(j + 1) * d_model].reshape(b, t, num_heads, hd)
-                       for j in range(3))
-            s = lnp.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(hd)
-            s = lnp.where(mask, s, -1e9)
-            s = s - lnp.max(s, axis=-1, keepdims=True)
-            w = lnp.exp(s)
-            w = w / lnp.sum(w, axis=-1, keepdims=True)
-            a = lnp.einsum("bhqk,bkhd->bqhd", w, v).reshape(b, t, d_model)
-            x = x + _dense(p["attn"]["out"], a)
-            h = _gelu(_dense(p["mlp"]["Dense_0"], _layer_norm(p["norm_1"], x)))
-            x = x + _dense(p["mlp"]["Dense_1"], h)
-        x = _layer_norm(params["final_norm"], x)
-        return x @ params["embed"]["embedding"].T.astype(x.dtype)
-
-    return FunctionModel(fn, init)
+        raise ConfigError(f"transformer_lm: model.args.d_model={d_model} is not divisible "
+                          f"by model.args.num_heads={num_heads}")
+    return TransformerLM(vocab=num_outputs, d_model=d_model, num_heads=num_heads,
+                         num_layers=num_layers, max_len=max_len, mlp_ratio=mlp_ratio)
 
 
 def load_function_model(fn_spec: str, init_spec: str, args: dict):
@@ -224,16 +222,29 @@ def load_function_model(fn_spec: str, init_spec: str, args: dict):
     return FunctionModel(lambda p, x: fn(p, x, **args), lambda k, x: init(k, x, **args))
 
 
-def _import_object(spec: str, where: str):
+def import_user_module(name: str, where: str):
+    """Import a module named by a config (``imports``, ``model.fn``...), looking in the
+    current directory first as ``python -m`` does, so ``examples.my_model`` works from
+    the project root with the ``lamina`` console script too."""
     import importlib
+    import os
+    import sys
+    from .config import ConfigError
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise ConfigError(f"config '{where}': cannot import {name!r} ({e})") from None
+
+
+def _import_object(spec: str, where: str):
     from .config import ConfigError
     if ":" not in spec:
         raise ConfigError(f"config '{where}={spec}' must look like 'package.module:function'")
     mod_name, _, attr = spec.partition(":")
-    try:
-        mod = importlib.import_module(mod_name)
-    except ImportError as e:
-        raise ConfigError(f"config '{where}={spec}': cannot import {mod_name!r} ({e})") from None
+    mod = import_user_module(mod_name, f"{where}={spec}")
     obj = mod
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -243,32 +254,3 @@ def _import_object(spec: str, where: str):
     if not callable(obj):
         raise ConfigError(f"config '{where}={spec}' is not callable")
     return obj
-
-
-# --- the same built-ins as lamina.nn Modules (lamina.nn imported only when used) ----------
-
-def _flatten_batch(x):
-    return x.reshape(x.shape[0], -1)
-
-
-def _avg_pool_2x2(x):
-    from lamina import nn
-    return nn.avg_pool(x, (2, 2), (2, 2))
-
-
-@register_model("nn_mlp")
-def nn_mlp(num_outputs, hidden=(128,)):
-    """:func:`mlp` built from ``lamina.nn`` layers (``nn.Sequential`` + ``nn.MLP``)."""
-    from lamina import nn
-    return nn.Sequential([_flatten_batch, nn.MLP(tuple(hidden) + (num_outputs,))])
-
-
-@register_model("nn_cnn")
-def nn_cnn(num_outputs, channels=(16, 32), hidden=64):
-    """:func:`cnn` built from ``lamina.nn`` layers (NHWC input)."""
-    from lamina import nn
-    layers = []
-    for c in channels:
-        layers += [nn.Conv(c, (3, 3)), nn.relu, _avg_pool_2x2]
-    layers += [_flatten_batch, nn.Dense(hidden), nn.relu, nn.Dense(num_outputs)]
-    return nn.Sequential(layers)

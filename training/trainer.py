@@ -31,6 +31,10 @@ from .data import BatchIterator, Dataset
 __all__ = ["Trainer", "fit", "TrainResult", "TrainingError", "build_optimizer"]
 
 
+_PRECISIONS = {"f32": "f32", "float32": "f32", "bf16": "bf16", "bfloat16": "bf16",
+               "f16": "f16", "float16": "f16"}
+
+
 class TrainingError(RuntimeError):
     """Training cannot go on (a non-finite loss with on_nan=stop, ...)."""
 
@@ -157,16 +161,31 @@ class Trainer:
     def __init__(self, model, optimizer, data: Dataset, *, steps=None, epochs=None,
                  batch_size=64, loss="auto", seed=0, output_dir=None, resume="auto",
                  log_every=10, eval_every=0, eval_batch_size=256, checkpoint_every=0,
-                 keep=3, precision="f32", on_nan="stop", accumulation_steps=1,
-                 ema_decay=None, devices=1, progress="auto", config=None,
-                 async_checkpointing=True):
+                 keep=3, keep_best=None, keep_best_mode="auto", precision="f32",
+                 on_nan="stop", accumulation_steps=1, ema_decay=None, devices=1,
+                 progress="auto", config=None, async_checkpointing=True,
+                 loss_scale=2.0 ** 15, loss_scale_period=2000):
         self.model, self.tx, self.data = model, optimizer, data
         self.batch_size, self.seed = batch_size, seed
         self.output_dir, self.resume = output_dir, resume
         self.log_every, self.eval_every = log_every, eval_every
         self.eval_batch_size = eval_batch_size
         self.checkpoint_every, self.keep = checkpoint_every, keep
-        self.precision, self.on_nan = precision, on_nan
+        if precision not in _PRECISIONS:
+            raise ValueError(f"Trainer: precision must be one of {', '.join(_PRECISIONS)}; "
+                             f"got {precision!r}")
+        self.precision, self.on_nan = _PRECISIONS[precision], on_nan
+        self.loss_scale, self.loss_scale_period = float(loss_scale), int(loss_scale_period)
+        self.keep_best = keep_best
+        if keep_best is not None and not keep_best.startswith("eval/"):
+            raise ValueError(f"Trainer: keep_best must name an eval metric like "
+                             f"'eval/accuracy'; got {keep_best!r}")
+        if keep_best_mode == "auto":
+            keep_best_mode = "min" if keep_best and "loss" in keep_best else "max"
+        if keep_best_mode not in ("max", "min"):
+            raise ValueError(f"Trainer: keep_best_mode must be 'auto', 'max' or 'min'; got "
+                             f"{keep_best_mode!r}")
+        self.keep_best_mode = keep_best_mode
         self.accum, self.ema_decay = accumulation_steps, ema_decay
         self.n_dev, self.progress, self.config = devices, progress, config
         self.async_checkpointing = async_checkpointing
@@ -216,6 +235,9 @@ class Trainer:
         }
         if self.ema_decay is not None:
             state["ema"] = tree_util.tree_map(lambda p: p, params)
+        if self.precision == "f16":
+            state["loss_scale"] = lnp.asarray(self.loss_scale, lnp.float32)
+            state["good_steps"] = lnp.zeros((), lnp.int32)
         return state
 
     # --- the step --------------------------------------------------------------------
@@ -223,21 +245,30 @@ class Trainer:
     def _build_steps(self):
         model, tx, loss_fn = self.model, self.tx, self.loss_fn
         accum, ema_decay, multi = self.accum, self.ema_decay, self.n_dev > 1
-        bf16 = self.precision == "bf16"
+        compute = {"bf16": lnp.bfloat16, "f16": lnp.float16}.get(self.precision)
+        f16, period = self.precision == "f16", self.loss_scale_period
 
-        def compute_loss(params, model_state, x, y, rng, train):
-            if bf16:
-                params = tree_util.tree_map(
-                    lambda p: p.astype(lnp.bfloat16) if lnp.issubdtype(
-                        p.dtype, lnp.floating) else p, params)
-                if lnp.issubdtype(x.dtype, lnp.floating):
-                    x = x.astype(lnp.bfloat16)
+        def cast(params, x):
+            if compute is None:
+                return params, x
+            params = tree_util.tree_map(
+                lambda p: p.astype(compute) if lnp.issubdtype(p.dtype, lnp.floating)
+                else p, params)
+            if lnp.issubdtype(x.dtype, lnp.floating):
+                x = x.astype(compute)
+            return params, x
+
+        def compute_loss(params, model_state, x, y, rng, train, scale):
+            params, x = cast(params, x)
             variables = {"params": params}
             if model_state:
                 variables["state"] = model_state
             out, new_state = _apply(model, variables, x, train, rng)
             losses, metrics = loss_fn(out, y)
-            return losses.mean(), ({k: v.mean() for k, v in metrics.items()}, new_state)
+            loss = losses.mean()
+            # NOTE: f16 scales the loss so small gradients survive the f16 backward pass.
+            scaled = loss if scale is None else loss * scale
+            return scaled, (loss, {k: v.mean() for k, v in metrics.items()}, new_state)
 
         grad_fn = lamina.value_and_grad(compute_loss, has_aux=True)
 
@@ -246,17 +277,18 @@ class Trainer:
             if multi:
                 step_rng = random.fold_in(step_rng, lax.axis_index("devices"))
             params = state["params"]
+            scale = state["loss_scale"] if f16 else None
             if accum == 1:
-                (loss, (metrics, new_ms)), grads = grad_fn(
-                    params, state["model_state"], x, y, step_rng, True)
+                (_, (loss, metrics, new_ms)), grads = grad_fn(
+                    params, state["model_state"], x, y, step_rng, True, scale)
             else:
                 xs = x.reshape((accum, x.shape[0] // accum) + x.shape[1:])
                 ys = y.reshape((accum, y.shape[0] // accum) + y.shape[1:])
 
                 def body(carry, mb):
                     g_sum, ms, i = carry
-                    (l, (m, ms)), g = grad_fn(params, ms, mb[0], mb[1],
-                                              random.fold_in(step_rng, i), True)
+                    (_, (l, m, ms)), g = grad_fn(params, ms, mb[0], mb[1],
+                                                 random.fold_in(step_rng, i), True, scale)
                     g_sum = tree_util.tree_map(lnp.add, g_sum, g)
                     return (g_sum, ms, i + 1), (l, m)
 
@@ -266,6 +298,8 @@ class Trainer:
                 grads = tree_util.tree_map(lambda g: g / accum, g_sum)
                 loss = ls.mean()
                 metrics = {k: v.mean() for k, v in ms_.items()}
+            if f16:
+                grads = tree_util.tree_map(lambda g: g / scale.astype(g.dtype), grads)
             if multi:
                 grads = lax.pmean(grads, "devices")
                 loss = lax.pmean(loss, "devices")
@@ -277,7 +311,19 @@ class Trainer:
             leaf_ok = lnp.stack([lnp.all(lnp.isfinite(g)) for g in leaves]) if leaves else (
                 lnp.ones((1,), bool))
             finite = lnp.isfinite(loss) & lnp.all(leaf_ok)
+            # NOTE: f16: non-finite gradients of a finite loss are a loss-scale overflow:
+            # skip the step and halve the scale (not a NaN event unless the scale is 1).
+            overflow = (lnp.isfinite(loss) & ~finite & (scale > 1.0)) if f16 else (
+                lnp.zeros((), bool))
+            nan_event = ~finite & ~overflow
             new = dict(state)
+            if f16:
+                good = lnp.where(finite, state["good_steps"] + 1, 0)
+                grow = good >= period
+                new["loss_scale"] = lnp.where(
+                    finite, lnp.where(grow, scale * 2.0, scale),
+                    lnp.maximum(scale * 0.5, 1.0)).astype(lnp.float32)
+                new["good_steps"] = lnp.where(grow, 0, good).astype(lnp.int32)
             new["rng"] = rng
             new["step"] = state["step"] + 1
 
@@ -292,18 +338,20 @@ class Trainer:
                     lambda e, p: (ema_decay * e + (1 - ema_decay) * p).astype(e.dtype),
                     state["ema"], new_params)
                 new["ema"] = select(ema, state["ema"])
-            new["nan_skips"] = state["nan_skips"] + (~finite).astype(lnp.int32)
+            new["nan_skips"] = state["nan_skips"] + nan_event.astype(lnp.int32)
             first_bad = state["first_bad_step"] < 0
             bad_leaf = lnp.argmin(lnp.concatenate([leaf_ok, lnp.zeros((1,), bool)]))
-            new["first_bad_step"] = lnp.where(first_bad & ~finite, state["step"] + 1,
+            new["first_bad_step"] = lnp.where(first_bad & nan_event, state["step"] + 1,
                                               state["first_bad_step"])
-            new["first_bad_leaf"] = lnp.where(first_bad & ~finite,
+            new["first_bad_leaf"] = lnp.where(first_bad & nan_event,
                                               bad_leaf.astype(lnp.int32),
                                               state["first_bad_leaf"])
             out = {"loss": loss, "grad_norm": optim.global_norm(grads), **metrics}
             lr = find_learning_rate(state["opt_state"])
             if lr is not None:
                 out["learning_rate"] = lnp.asarray(lr, lnp.float32)
+            if f16:
+                out["loss_scale"] = new["loss_scale"]
             return new, out
 
         if multi:
@@ -312,15 +360,10 @@ class Trainer:
             self._train_step = lamina.jit(train_step)
 
         def eval_step(params, model_state, x, y, weight):
+            params, x = cast(params, x)
             variables = {"params": params}
             if model_state:
                 variables["state"] = model_state
-            if bf16:
-                variables["params"] = tree_util.tree_map(
-                    lambda p: p.astype(lnp.bfloat16) if lnp.issubdtype(
-                        p.dtype, lnp.floating) else p, params)
-                if lnp.issubdtype(x.dtype, lnp.floating):
-                    x = x.astype(lnp.bfloat16)
             out, _ = _apply(model, variables, x, False, None)
             losses, metrics = loss_fn(out, y)
             losses = losses.reshape(losses.shape[0], -1).mean(axis=1)
@@ -426,7 +469,8 @@ class Trainer:
         if run_dir is not None:
             os.makedirs(run_dir, exist_ok=True)
             ckpt = Checkpointer(os.path.join(run_dir, "checkpoints"), keep=self.keep,
-                                async_save=self.async_checkpointing)
+                                async_save=self.async_checkpointing,
+                                best_metric=self.keep_best, best_mode=self.keep_best_mode)
             source, source_step = None, None
             if self.resume == "auto":
                 source, source_step = ckpt, ckpt.latest_step()
@@ -466,7 +510,7 @@ class Trainer:
                 old_handlers[s] = signal.signal(s, on_signal)
 
         step = start_step
-        metrics, eval_metrics, preempted = {}, {}, False
+        metrics, eval_metrics, preempted, evaluated_at = {}, {}, False, None
         last_saved = start_step if start_step else None
         t0, t_step = time.time(), start_step
         batches = self._batches() if step < self.steps else iter(())
@@ -495,9 +539,14 @@ class Trainer:
                     logger.scalars(step, values)
                     logger.progress_update(step, values)
                 if self.eval_every and step % self.eval_every == 0 and step != self.steps:
-                    eval_metrics = self._run_eval(state, logger, step)
+                    eval_metrics, evaluated_at = self._run_eval(state, logger, step), step
+                if ckpt_now and self.keep_best and evaluated_at != step and (
+                        stop_flag["sig"] is None or step == self.steps):
+                    # NOTE: rank every regular checkpoint (a preemption save is unranked).
+                    eval_metrics, evaluated_at = self._run_eval(state, logger, step), step
                 if ckpt_now:
-                    ckpt.save(step, self._host_state(state), self._meta(data_state))
+                    ckpt.save(step, self._host_state(state), self._meta(data_state),
+                              metrics=self._ckpt_metrics(eval_metrics, evaluated_at, step))
                     last_saved = step
                 if stop_flag["sig"] is not None and step < self.steps:
                     preempted = True
@@ -506,11 +555,12 @@ class Trainer:
                     break
                 if step >= self.steps:
                     break
-            if not preempted:
-                eval_metrics = self._run_eval(state, logger, step)
+            if not preempted and evaluated_at != step:
+                eval_metrics, evaluated_at = self._run_eval(state, logger, step), step
             if ckpt is not None and last_saved != step:
                 ckpt.save(step, self._host_state(state), self._meta(
-                    getattr(self, "_data_state", self.iterator.state())))
+                    getattr(self, "_data_state", self.iterator.state())),
+                    metrics=self._ckpt_metrics(eval_metrics, evaluated_at, step))
         finally:
             if hasattr(batches, "close"):
                 batches.close()
@@ -531,6 +581,17 @@ class Trainer:
         if self.config is not None:
             meta["config"] = to_dict(self.config)
         return meta
+
+    def _ckpt_metrics(self, eval_metrics, evaluated_at, step):
+        if not self.keep_best or evaluated_at != step:
+            return None
+        name = self.keep_best[len("eval/"):]
+        if name not in eval_metrics:
+            from .config import ConfigError
+            raise ConfigError(
+                f"train.keep_best={self.keep_best!r}: evaluation gives no {name!r}; "
+                f"available: {', '.join('eval/' + k for k in sorted(eval_metrics))}")
+        return {self.keep_best: eval_metrics[name]}
 
     def _run_eval(self, state, logger, step):
         host = self._unreplicate(state)
@@ -579,15 +640,11 @@ def fit(model, optimizer, data, **kwargs) -> TrainResult:
 
 def trainer_from_config(cfg) -> Trainer:
     """Build a :class:`Trainer` from a validated :class:`~.config.Config`."""
-    import importlib
     from .config import ConfigError
     from .data import load_dataset
-    from .models import get_model, load_function_model
-    for mod in cfg.imports:
-        try:
-            importlib.import_module(mod)
-        except ImportError as e:
-            raise ConfigError(f"config 'imports': cannot import {mod!r} ({e})") from None
+    from .models import get_model, import_user_module, load_function_model
+    for i, mod in enumerate(cfg.imports):
+        import_user_module(mod, f"imports[{i}]")
     d = cfg.data
     args = dict(d.args)
     if d.name == "npz":
@@ -612,6 +669,8 @@ def trainer_from_config(cfg) -> Trainer:
                    loss=t.loss, seed=cfg.run.seed, output_dir=cfg.run.output_dir,
                    resume=cfg.run.resume, log_every=t.log_every, eval_every=t.eval_every,
                    eval_batch_size=t.eval_batch_size, checkpoint_every=t.checkpoint_every,
-                   keep=t.keep, precision=t.precision, on_nan=t.on_nan,
+                   keep=t.keep, keep_best=t.keep_best, keep_best_mode=t.keep_best_mode,
+                   precision=t.precision, loss_scale=t.loss_scale,
+                   loss_scale_period=t.loss_scale_period, on_nan=t.on_nan,
                    accumulation_steps=o.accumulation_steps, ema_decay=o.ema_decay,
                    devices=cfg.devices.count, progress=t.progress, config=cfg)

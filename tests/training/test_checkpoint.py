@@ -131,3 +131,52 @@ def test_jax_stays_out_until_a_checkpoint(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=120)
     assert r.stdout.split() == ["False", "True", "cpu"], r.stderr[-2000:]
+
+
+def test_keep_latest_plus_best(tmp_path):
+    from lamina.training.logging import read_jsonl
+    out = tmp_path / "best"
+    r = _trainer(out, 20, keep=1, keep_best="eval/loss", checkpoint_every=5).fit()
+    assert r.step == 20
+    evals = {row["step"]: row["eval/loss"] for row in read_jsonl(str(out))
+             if "eval/loss" in row}
+    assert sorted(evals) == [5, 10, 15, 20]          # every checkpoint was ranked
+    best = min(evals, key=lambda s: (evals[s], s))
+    ck = Checkpointer(str(out / "checkpoints"), keep=1, best_metric="eval/loss",
+                      best_mode="min")
+    assert ck.all_steps() == sorted({best, 20}) and ck.best_step() == best
+    ck.close()
+
+
+def test_repeated_sigkill_then_resume_is_bit_identical(tmp_path):
+    """Killed 5 times at random points (mid-step or mid-save: a save after every step),
+    each relaunch resuming the last; the final parameters equal an uninterrupted run."""
+    import random
+    rnd = random.Random(1234)
+    out, steps = tmp_path / "killed", 40
+    progress, template = [], _trainer(tmp_path / "x", 1).init_state()
+    for _ in range(5):
+        proc = _spawn(tmp_path, out, steps, 1)
+        seen, want = 0, rnd.randint(1, 4)
+        for line in proc.stderr:
+            if line.startswith("step "):
+                seen += 1
+                if seen >= want:
+                    break
+        time.sleep(rnd.uniform(0.0, 0.05))
+        proc.kill()
+        proc.communicate(timeout=30)
+        ck = Checkpointer(str(out / "checkpoints"), keep=3)
+        step = ck.latest_step() or 0
+        if step:   # the latest complete checkpoint restores whole
+            state, meta = ck.restore(step, template)
+            assert int(state["step"]) == meta["step"] == step
+        ck.close()
+        assert step < steps
+        progress.append(step)
+    assert progress == sorted(progress) and progress[-1] > 0
+    resumed = _trainer(out, steps).fit()
+    full = _trainer(tmp_path / "full", steps).fit()
+    assert resumed.step == full.step == steps
+    _assert_bit_identical(full.params, resumed.params)
+    _assert_bit_identical(full.ema_params, resumed.ema_params)

@@ -54,11 +54,53 @@ def test_pure_function_model_and_nan_policies(ds):
     np.testing.assert_array_equal(r.params["w"], 0.0)
 
 
-def test_nn_module_models(ds):
-    r = fit(get_model("nn_mlp", num_outputs=3, hidden=(16,)), optim.adam(1e-2), ds,
-            steps=20, batch_size=32, progress="none")
-    assert r.eval_metrics["accuracy"] > 0.8
+def test_builtin_models_are_nn_modules(ds):
+    from lamina import nn
+    m = get_model("mlp", num_outputs=3, hidden=(16,))
+    assert isinstance(m, nn.Module)
+    r = fit(m, optim.adam(1e-2), ds, steps=20, batch_size=32, progress="none")
+    assert r.eval_metrics["accuracy"] > 0.8 and sorted(r.params) == ["Dense_0", "head"]
     img = load_dataset("digits", image=True)
-    r = fit(get_model("nn_cnn", num_outputs=10, channels=(4,), hidden=16),
+    r = fit(get_model("cnn", num_outputs=10, channels=(4,), hidden=16),
             optim.adam(1e-2), img, steps=3, batch_size=32, progress="none")
     assert r.step == 3 and np.isfinite(r.eval_metrics["loss"])
+    assert r.params["Conv_0"]["kernel"].shape == (3, 3, 1, 4)
+    chars = load_dataset("chars", seq_len=8, max_chars=4000)
+    lm = get_model("transformer_lm", num_outputs=128, d_model=16, num_heads=2,
+                   num_layers=1, max_len=8)
+    r = fit(lm, optim.adam(3e-3), chars, steps=3, batch_size=8, eval_batch_size=64,
+            progress="none")
+    assert r.step == 3 and np.isfinite(r.eval_metrics["loss"])
+    assert set(r.params) == {"embed", "pos_embed", "Block_0", "final_norm"}
+
+
+def test_float16_dynamic_loss_scaling(ds):
+    import lamina.numpy as lnp
+    from lamina.training import Trainer
+    m = get_model("mlp", num_outputs=3, hidden=(16,))
+    r = fit(m, optim.adam(1e-2), ds, steps=20, batch_size=32, progress="none",
+            precision="float16", loss_scale_period=5)
+    assert r.eval_metrics["accuracy"] > 0.8
+    assert r.params["head"]["kernel"].dtype == np.float32       # params stay f32
+    # the scale's dynamics, one step at a time
+    t = Trainer(m, optim.sgd(0.1), ds, steps=10, batch_size=32, progress="none",
+                precision="float16", loss_scale=2.0 ** 40, loss_scale_period=2)
+    x, y = ds.x_train[:32], ds.y_train[:32]
+    s0 = t.init_state()
+    s1, out = t._train_step(s0, x, y)        # 2**40 overflows f16: skipped, halved
+    assert float(s1["loss_scale"]) == 2.0 ** 39 and int(s1["nan_skips"]) == 0
+    assert int(s1["first_bad_step"]) == -1 and int(s1["step"]) == 1
+    np.testing.assert_array_equal(s1["params"]["head"]["kernel"],
+                                  s0["params"]["head"]["kernel"])
+    s = dict(s1, loss_scale=lnp.asarray(256.0, lnp.float32))
+    s2, _ = t._train_step(s, x, y)           # finite: applied, 1 good step
+    assert float(s2["loss_scale"]) == 256.0 and int(s2["good_steps"]) == 1
+    assert not np.array_equal(s2["params"]["head"]["kernel"], s1["params"]["head"]["kernel"])
+    s3, out = t._train_step(s2, x, y)        # 2 good steps: the scale doubles
+    assert float(s3["loss_scale"]) == 512.0 and int(s3["good_steps"]) == 0
+    assert float(out["loss_scale"]) == 512.0
+    # the same update as f32 up to f16 rounding
+    f32 = Trainer(m, optim.sgd(0.1), ds, steps=10, batch_size=32, progress="none")
+    ref, _ = f32._train_step(dict(f32.init_state(), params=s1["params"]), x, y)
+    np.testing.assert_allclose(s2["params"]["head"]["kernel"], ref["params"]["head"]["kernel"],
+                               atol=2e-3)
