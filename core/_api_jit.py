@@ -69,6 +69,8 @@ class _Signature:
     def split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
               ) -> tuple[tuple[Any, ...], dict[str, Any], tuple[Any, ...]]:
         """-> (dynamic args, dynamic kwargs, hashable static part)."""
+        if not self.static_argnums and not kwargs:  # the common call: nothing to split
+            return args, kwargs, ()
         statics = tuple((i, args[i]) for i in self.static_argnums if i < len(args))
         statics += tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
         dyn_args = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
