@@ -2,7 +2,6 @@
 (core/numpy/creation.py): results (values, dtype, weak type) against jax.numpy, scalar
 types, x64 defaults, dtype validation, errors naming the function, and the static
 arguments that must be concrete."""
-import contextlib
 import warnings
 
 import ml_dtypes
@@ -13,9 +12,9 @@ import lamina
 import lamina.numpy as lnp
 from lamina.config import config
 from lamina.errors import ConcretizationError
-from lamina.interpreters.eval import eval_trace
-from lamina.ir import Trace, Tracer, set_current_trace
+from lamina.ir import Tracer
 from lamina.testing import assert_array_close
+from pass_trace import tracing  # noqa: E402  (tests/core helper)
 
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
@@ -47,36 +46,6 @@ def jax_result(f):
         return f(jnp)
 
 
-class PassTrace(Trace):
-    """Wraps every value in a tracer and evaluates eagerly: code paths meant for traced
-    values (jit/vmap) run, and the wrapped results can be checked."""
-
-    def process_primitive(self, primitive, args, params):
-        vals = [a.val if isinstance(a, PassTracer) else a for a in args]
-        with set_current_trace(eval_trace):
-            out = primitive.bind(*vals, **params)
-        if primitive.multiple_results:
-            return [PassTracer(self, o) for o in out]
-        return PassTracer(self, out)
-
-
-class PassTracer(Tracer):
-    __slots__ = ("val",)
-
-    def __init__(self, trace, val):
-        self._trace = trace
-        self.val = val
-
-    @property
-    def aval(self):
-        return self.val.aval
-
-
-@contextlib.contextmanager
-def tracing():
-    trace = PassTrace()
-    with set_current_trace(trace):
-        yield lambda x: PassTracer(trace, lnp.asarray(x))
 
 
 # --------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """lamina.numpy's shape functions (core/numpy/shape_ops.py) beyond the OpRecord table:
 dtype promotion and weak types against jax, multi-output functions, keyword sweeps,
 traced arguments, and errors that name the function."""
-import contextlib
 import warnings
 
 import ml_dtypes
@@ -11,9 +10,9 @@ import pytest
 import lamina
 import lamina.numpy as lnp
 from lamina.errors import ConcretizationError
-from lamina.interpreters.eval import eval_trace
-from lamina.ir import Trace, Tracer, set_current_trace
+from lamina.ir import Tracer
 from lamina.testing import assert_array_close
+from pass_trace import tracing  # noqa: E402  (tests/core helper)
 
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
@@ -43,36 +42,6 @@ def jax_result(f):
         return f(jnp)
 
 
-class PassTrace(Trace):
-    """Wraps every value in a tracer and evaluates eagerly, so that the code paths for
-    traced arguments run and their results can be checked."""
-
-    def process_primitive(self, primitive, args, params):
-        vals = [a.val if isinstance(a, PassTracer) else a for a in args]
-        with set_current_trace(eval_trace):
-            out = primitive.bind(*vals, **params)
-        if primitive.multiple_results:
-            return [PassTracer(self, o) for o in out]
-        return PassTracer(self, out)
-
-
-class PassTracer(Tracer):
-    __slots__ = ("val",)
-
-    def __init__(self, trace, val):
-        self._trace = trace
-        self.val = val
-
-    @property
-    def aval(self):
-        return self.val.aval
-
-
-@contextlib.contextmanager
-def tracing():
-    trace = PassTrace()
-    with set_current_trace(trace):
-        yield lambda x: PassTracer(trace, lnp.asarray(x))
 
 
 # --------------------------------------------------------------------------------------
