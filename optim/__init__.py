@@ -14,22 +14,31 @@ Names, signatures, defaults, state NamedTuples and numerics follow optax 0.2.8, 
 {'b': None, 'w': Array([ 0.8999907, -1.8999807], dtype=float32)}
 
 Modules: `_base` (the protocol, `chain`, `apply_updates`), `transform` (the `scale_by_*`
-building blocks), `alias` (sgd, adam, ...), `combine` (masked, partition, MultiSteps,
+building blocks), `scaling`, `accumulation`, `adding` and `clipping` (the other
+building blocks: trust ratio, sm3, factored rms...; trace, ema; weight decay, noise;
+clipping), `alias` (sgd, adam, ...), `combine` (masked, partition, MultiSteps,
 inject_hyperparams, ...), `schedules`, `losses`, `groups` (parameter groups from path
 patterns) and the `lamina.optim.tree` submodule (optax.tree's utilities).
 """
 # NOTE: each module's __all__ is its public API; re-exporting through it keeps this file
 # in step with the modules (the lists are pinned by tests/optim).
 from lamina.optim import _base, alias, combine, groups, losses, schedules, transform
+from lamina.optim import accumulation, adding, clipping, scaling
 from lamina.optim import tree as tree
 from lamina.optim._base import *  # noqa: F401,F403
 from lamina.optim.transform import *  # noqa: F401,F403
+from lamina.optim.scaling import *  # noqa: F401,F403
+from lamina.optim.accumulation import *  # noqa: F401,F403
+from lamina.optim.adding import *  # noqa: F401,F403
+from lamina.optim.clipping import *  # noqa: F401,F403
 from lamina.optim.alias import *  # noqa: F401,F403
 from lamina.optim.combine import *  # noqa: F401,F403
 from lamina.optim.schedules import *  # noqa: F401,F403
 from lamina.optim.losses import *  # noqa: F401,F403
 from lamina.optim.groups import *  # noqa: F401,F403
 
-__all__ = sorted({*_base.__all__, *transform.__all__, *alias.__all__, *combine.__all__,
+__all__ = sorted({*_base.__all__, *transform.__all__, *scaling.__all__,
+                  *accumulation.__all__, *adding.__all__, *clipping.__all__,
+                  *alias.__all__, *combine.__all__,
                   *schedules.__all__, *losses.__all__, *groups.__all__,
                   "tree", "losses", "schedules"})

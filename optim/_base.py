@@ -6,7 +6,8 @@ A gradient transformation is a pair of pure functions, `init(params) -> state` a
 so they pass through `lamina.jit` and can be checkpointed.
 
 The underscored helpers below (moment updates, bias correction, safe norms, hyperparameter
-checks) are the building blocks of `transform.py` and `alias.py`; they follow optax's
+checks) are the building blocks of `transform.py` (and its siblings `scaling.py`,
+`accumulation.py`, `adding.py`, `clipping.py`) and `alias.py`; they follow optax's
 order of floating-point operations so that results match optax to the last few ulps.
 """
 from __future__ import annotations

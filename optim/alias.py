@@ -1,5 +1,6 @@
 """Ready-made optimizers (optax's aliases): `chain`s of the building blocks in
-`transform.py`, with optax's names, arguments and defaults.
+`transform.py`, `scaling.py`, `accumulation.py`, `adding.py` and `clipping.py`, with
+optax's names, arguments and defaults.
 
 Every optimizer takes a `learning_rate` that is a number or a schedule (a function of
 the step count) and returns a `GradientTransformationExtraArgs`; its state is the tuple
@@ -21,7 +22,7 @@ import functools
 from typing import Any, Optional
 
 import lamina.numpy as lnp
-from lamina.optim import transform
+from lamina.optim import accumulation, adding, clipping, scaling, transform
 from lamina.optim._base import (
     GradientTransformationExtraArgs, ScalarOrSchedule, _check_decay, _check_learning_rate,
     _check_nonnegative, _check_range, chain, identity)
@@ -74,8 +75,8 @@ def sgd(learning_rate: ScalarOrSchedule, momentum: Optional[float] = None,
     _check_learning_rate("sgd", learning_rate)
     _check_momentum("sgd", momentum)
     if momentum is not None:
-        first = transform.trace(decay=momentum, nesterov=nesterov,
-                                accumulator_dtype=accumulator_dtype)
+        first = accumulation.trace(decay=momentum, nesterov=nesterov,
+                                   accumulator_dtype=accumulator_dtype)
     else:
         first = identity()
     return chain(first, transform.scale_by_learning_rate(learning_rate))
@@ -147,7 +148,7 @@ def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
     return chain(
         transform.scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype,
                                 nesterov=nesterov),
-        transform.add_decayed_weights(weight_decay, mask),
+        adding.add_decayed_weights(weight_decay, mask),
         transform.scale_by_learning_rate(learning_rate))
 
 
@@ -197,7 +198,7 @@ def adamaxw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
     if not callable(weight_decay):
         _check_nonnegative("adamaxw", "weight_decay", weight_decay)
     return chain(transform.scale_by_adamax(b1=b1, b2=b2, eps=eps),
-                 transform.add_decayed_weights(weight_decay, mask),
+                 adding.add_decayed_weights(weight_decay, mask),
                  transform.scale_by_learning_rate(learning_rate))
 
 
@@ -286,7 +287,7 @@ def lion(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
     if not callable(weight_decay):
         _check_nonnegative("lion", "weight_decay", weight_decay)
     return chain(transform.scale_by_lion(b1=b1, b2=b2, mu_dtype=mu_dtype),
-                 transform.add_decayed_weights(weight_decay, mask),
+                 adding.add_decayed_weights(weight_decay, mask),
                  transform.scale_by_learning_rate(learning_rate))
 
 
@@ -326,8 +327,8 @@ def adadelta(learning_rate: Optional[ScalarOrSchedule] = None, rho: float = 0.9,
     _check_nonnegative("adadelta", "eps", eps)
     if not callable(weight_decay):
         _check_nonnegative("adadelta", "weight_decay", weight_decay)
-    return chain(transform.add_decayed_weights(weight_decay, mask=weight_decay_mask),
-                 transform.scale_by_adadelta(rho=rho, eps=eps),
+    return chain(adding.add_decayed_weights(weight_decay, mask=weight_decay_mask),
+                 scaling.scale_by_adadelta(rho=rho, eps=eps),
                  transform.scale_by_learning_rate(learning_rate))
 
 
@@ -356,18 +357,18 @@ def adafactor(learning_rate: Optional[ScalarOrSchedule] = None,
     if not isinstance(min_dim_size_to_factor, int) or min_dim_size_to_factor < 0:
         raise ValueError(f"adafactor: min_dim_size_to_factor must be an int >= 0, got "
                          f"{min_dim_size_to_factor!r}")
-    txs = [transform.scale_by_factored_rms(factored, decay_rate, decay_offset,
-                                           min_dim_size_to_factor, eps)]
+    txs = [scaling.scale_by_factored_rms(factored, decay_rate, decay_offset,
+                                         min_dim_size_to_factor, eps)]
     if clipping_threshold is not None:
-        txs.append(transform.clip_by_block_rms(clipping_threshold))
+        txs.append(clipping.clip_by_block_rms(clipping_threshold))
     if learning_rate is not None:
         txs.append(transform.scale_by_learning_rate(learning_rate, flip_sign=False))
     if multiply_by_parameter_scale:
-        txs.append(transform.scale_by_param_block_rms())
+        txs.append(scaling.scale_by_param_block_rms())
     if momentum is not None:
-        txs.append(transform.ema(momentum, debias=False, accumulator_dtype=dtype_momentum))
+        txs.append(accumulation.ema(momentum, debias=False, accumulator_dtype=dtype_momentum))
     if weight_decay_rate is not None:
-        txs.append(transform.add_decayed_weights(weight_decay_rate, mask=weight_decay_mask))
+        txs.append(adding.add_decayed_weights(weight_decay_rate, mask=weight_decay_mask))
     txs.append(transform.scale(-1))
     return chain(*txs)
 
@@ -386,8 +387,8 @@ def lamb(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
     """
     _adam_checks("lamb", learning_rate, b1, b2, eps, eps_root, weight_decay)
     return chain(transform.scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root),
-                 transform.add_decayed_weights(weight_decay=weight_decay, mask=mask),
-                 transform.scale_by_trust_ratio(),
+                 adding.add_decayed_weights(weight_decay=weight_decay, mask=mask),
+                 scaling.scale_by_trust_ratio(),
                  transform.scale_by_learning_rate(learning_rate))
 
 
@@ -415,11 +416,11 @@ def lars(learning_rate: ScalarOrSchedule, weight_decay: ScalarOrSchedule = 0.0,
     _check_nonnegative("lars", "eps", eps)
     _check_momentum("lars", momentum)
     return chain(
-        transform.add_decayed_weights(weight_decay, mask=weight_decay_mask),
-        masked(transform.scale_by_trust_ratio(trust_coefficient=trust_coefficient, eps=eps),
+        adding.add_decayed_weights(weight_decay, mask=weight_decay_mask),
+        masked(scaling.scale_by_trust_ratio(trust_coefficient=trust_coefficient, eps=eps),
                trust_ratio_mask),
         transform.scale_by_learning_rate(learning_rate),
-        transform.trace(decay=momentum, nesterov=nesterov))
+        accumulation.trace(decay=momentum, nesterov=nesterov))
 
 
 def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-8,
@@ -445,7 +446,7 @@ def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e
         scaler(decay=decay, eps=eps, initial_scale=initial_scale, eps_in_sqrt=eps_in_sqrt,
                bias_correction=bias_correction),
         transform.scale_by_learning_rate(learning_rate),
-        transform.trace(decay=momentum, nesterov=nesterov) if momentum is not None
+        accumulation.trace(decay=momentum, nesterov=nesterov) if momentum is not None
         else identity())
 
 
@@ -483,7 +484,7 @@ def sign_sgd(learning_rate: ScalarOrSchedule) -> GradientTransformationExtraArgs
     Array([-0.1,  0.1], dtype=float32)
     """
     _check_learning_rate("sign_sgd", learning_rate)
-    return chain(transform.scale_by_sign(), transform.scale_by_learning_rate(learning_rate))
+    return chain(scaling.scale_by_sign(), transform.scale_by_learning_rate(learning_rate))
 
 
 def noisy_sgd(learning_rate: ScalarOrSchedule, eta: float = 0.01, gamma: float = 0.55,
@@ -500,7 +501,7 @@ def noisy_sgd(learning_rate: ScalarOrSchedule, eta: float = 0.01, gamma: float =
     _check_learning_rate("noisy_sgd", learning_rate)
     _check_nonnegative("noisy_sgd", "eta", eta)
     _check_nonnegative("noisy_sgd", "gamma", gamma)
-    return chain(transform.add_noise(eta, gamma, key, seed=seed),
+    return chain(adding.add_noise(eta, gamma, key, seed=seed),
                  transform.scale_by_learning_rate(learning_rate))
 
 
@@ -519,7 +520,7 @@ def sm3(learning_rate: float, momentum: float = 0.9) -> GradientTransformationEx
                         "chain optim.scale_by_sm3 with optim.scale_by_learning_rate)")
     _check_learning_rate("sm3", learning_rate)
     _check_momentum("sm3", momentum)
-    return chain(transform.scale_by_sm3(momentum), transform.scale(-learning_rate))
+    return chain(scaling.scale_by_sm3(momentum), transform.scale(-learning_rate))
 
 
 def fromage(learning_rate: ScalarOrSchedule,
@@ -537,13 +538,13 @@ def fromage(learning_rate: ScalarOrSchedule,
     _check_nonnegative("fromage", "min_norm", min_norm)
     if not callable(learning_rate):
         mult = 1 / (1 + learning_rate ** 2) ** 0.5
-        return chain(transform.scale_by_trust_ratio(min_norm),
+        return chain(scaling.scale_by_trust_ratio(min_norm),
                      transform.scale_by_learning_rate(learning_rate * mult),
-                     transform.add_decayed_weights(mult - 1))
+                     adding.add_decayed_weights(mult - 1))
 
     def mult_lr(count):
         return 1 / (1 + learning_rate(count) ** 2) ** 0.5
 
-    return chain(transform.scale_by_trust_ratio(min_norm),
+    return chain(scaling.scale_by_trust_ratio(min_norm),
                  transform.scale_by_learning_rate(lambda c: mult_lr(c) * learning_rate(c)),
-                 transform.add_decayed_weights(lambda c: mult_lr(c) - 1))
+                 adding.add_decayed_weights(lambda c: mult_lr(c) - 1))

@@ -5,9 +5,15 @@ Importing this package installs operators and methods on `Array` and `Tracer`.
 from lamina.numpy.dtype_api import *  # noqa: F401,F403
 from lamina.numpy.creation import *  # noqa: F401,F403
 from lamina.numpy.shape_ops import *  # noqa: F401,F403
+from lamina.numpy.joining import *  # noqa: F401,F403
+from lamina.numpy.padding import *  # noqa: F401,F403
 from lamina.numpy.ufuncs import *  # noqa: F401,F403
 from lamina.numpy.reductions import *  # noqa: F401,F403
-from lamina.numpy.indexing import *  # noqa: F401,F403
+from lamina.numpy.nan_reductions import *  # noqa: F401,F403
+from lamina.numpy.statistics import *  # noqa: F401,F403
+from lamina.numpy.selection import *  # noqa: F401,F403
+from lamina.numpy.setops import *  # noqa: F401,F403
+from lamina.numpy.index_tricks import *  # noqa: F401,F403
 from lamina.numpy.sorting import *  # noqa: F401,F403
 from lamina.numpy.tensor import *  # noqa: F401,F403
 from lamina.numpy import linalg as linalg  # noqa: F401

@@ -18,7 +18,8 @@ from lamina.ir import Tracer
 from lamina.numpy import shape_ops as _shape_ops
 from lamina.numpy._util import asarray as _asarray, check_arraylike, is_lamina_array, \
     promote_dtypes
-from lamina.numpy.shape_ops import _arr, _axis, _copy, _name, _shape_tuple, _static_int
+from lamina.numpy._shape_util import _arr, _axis, _copy, _name, _shape_tuple, _static_int
+from lamina.numpy.joining import concatenate as _concatenate
 
 __all__ = [
     "array", "asarray", "copy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
@@ -73,7 +74,7 @@ def _stack_device(obj: Any, dtype: np.dtype) -> Array:
         raise ValueError(f"lamina.numpy.array: nested sequences have inconsistent shapes "
                          f"{sorted(shapes)}")
     shape = parts[0].shape
-    return _shape_ops.concatenate([lax.reshape(p, (1,) + shape) for p in parts], axis=0)
+    return _concatenate([lax.reshape(p, (1,) + shape) for p in parts], axis=0)
 
 
 def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None = "K",

@@ -32,7 +32,8 @@ from lamina.numpy._util import (
     check_arraylike,
     promote_dtypes,
 )
-from lamina.numpy.indexing import _const, _convert, _full, _moveaxis, _ravel, getitem
+from lamina.numpy._lax_helpers import _const, _convert, _full, _moveaxis, _ravel
+from lamina.numpy.indexing import getitem
 
 __all__ = [
     "cross",

@@ -725,5 +725,10 @@ def test_partial_of_partial_keeps_inner_arguments_static():
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(tu, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 30
+    # lamina.tree_util re-exports the registry and PyTreeDef from two private modules.
+    import lamina._tree_def
+    import lamina._tree_registry
+
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS)
+               for m in (tu, lamina._tree_registry, lamina._tree_def)]
+    assert sum(r.failed for r in results) == 0 and sum(r.attempted for r in results) > 30

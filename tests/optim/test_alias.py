@@ -184,8 +184,8 @@ def test_missing_params_error_names_the_transformation():
 
 
 def test_public_names_exist_in_optax():
-    from lamina.optim import _base, alias, transform
-    for module in (_base, alias, transform):
+    from lamina.optim import _base, accumulation, adding, alias, clipping, scaling, transform
+    for module in (_base, alias, transform, scaling, accumulation, adding, clipping):
         assert sorted(n for n in module.__all__ if not hasattr(optax, n)) == [], module
     required = """sgd adam adamw adamax adamaxw amsgrad nadam nadamw radam adabelief adagrad
         adadelta adafactor lamb lars lion rmsprop yogi novograd sign_sgd noisy_sgd sm3

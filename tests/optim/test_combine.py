@@ -14,6 +14,7 @@ import pytest
 import lamina
 import lamina.numpy as lnp
 from lamina.optim import _base as B
+from lamina.optim import accumulation as A
 from lamina.optim import combine as C
 from lamina.optim import schedules as S
 from lamina.optim import transform as T
@@ -144,7 +145,7 @@ class _Lam:  # NOTE: the lamina pieces under optax's names, module by module.
     chain = staticmethod(B.chain)
     scale_by_adam = staticmethod(T.scale_by_adam)
     scale = staticmethod(T.scale)
-    trace = staticmethod(T.trace)
+    trace = staticmethod(A.trace)
 
 
 def _nan_at(steps):
