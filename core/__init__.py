@@ -4,7 +4,7 @@ The public surface mirrors `jax`: `lamina.numpy` ≈ `jax.numpy`, `lamina.lax` �
 `jax.lax`, `lamina.tree_util` ≈ `jax.tree_util`, and the transformations (`jit`,
 `grad`, `vmap`...) and device functions below.
 """
-from lamina.config import config as config
+from lamina.config import config as config, debug_nans as debug_nans
 from lamina.backend.array import Array as Array
 from lamina.backend.client import (
     default_backend as default_backend,
@@ -56,6 +56,8 @@ from lamina.custom_derivatives import (
     custom_jvp as custom_jvp,
     custom_vjp as custom_vjp,
 )
+from lamina.lax.callbacks import pure_callback as pure_callback
+from lamina import debug as debug
 from lamina.ad_checkpoint import (
     checkpoint as checkpoint,
     checkpoint_policies as checkpoint_policies,

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 from typing import Any, Callable, Hashable, Sequence
 
 from lamina import tree_util
 from lamina.config import config
 from lamina.interpreters import axis_env, lowering
 from lamina.interpreters.partial_eval import close_over_consts, trace_to_program
-from lamina.backend.array import Array, ShardedArray
+from lamina.backend.array import Array, ShardedArray, new_array, scalar_to_device
+from lamina.backend.client import default_device
 from lamina.interpreters.eval import EvalTrace, to_array
 from lamina.ir import (AbstractArray, Program, ShapeDtypeStruct, Tracer, _current_trace,
                        shaped_abstractify)
-from lamina.lax.calls import jit_impl, jit_p
+from lamina.lax.calls import _jit_executables, jit_impl, jit_p
 
 
 def _as_index_tuple(x: int | Sequence[int] | None) -> tuple[int, ...]:
@@ -119,9 +121,97 @@ class _Staged:
                  donated: tuple[bool, ...], in_shardings: tuple[Any, ...] = (),
                  out_shardings: tuple[Any, ...] = ()) -> None:
         from lamina.lax.sharding_ops import program_meshes
+        from lamina._api_pmap import contains_pmap  # (issue 5: jit(pmap(f)) runs replicated)
         self.program, self.consts, self.out_tree, self.donated = program, consts, out_tree, donated
         self.in_shardings, self.out_shardings = in_shardings, out_shardings
-        self.partitioned = bool(program_meshes(program))
+        self.partitioned = bool(program_meshes(program)) or contains_pmap(program)
+
+
+_MISS = object()
+_SCALAR_TYPES = frozenset((bool, int, float, complex))
+_FAST_CACHE_SIZE = 64  # signatures per jitted function with a fast-path launcher
+_flags = config._values  # NOTE: read directly on the dispatch path (no __getattr__)
+_get_trace = _current_trace.get
+_get_aval = operator.attrgetter("aval")
+_get_frames = axis_env._frames.get
+
+
+def _fast_signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """Per argument its aval (an Array) or its type (a Python scalar, whose aval the
+    type gives); None if another kind of argument needs the general path."""
+    key = []
+    for a in args:
+        t = type(a)
+        if t is Array:
+            key.append(a.aval)
+        elif t in _SCALAR_TYPES:
+            key.append(t)
+        else:
+            return None
+    return tuple(key)
+
+
+def _fast_launcher(exe: Any, staged: _Staged, scalars: list[tuple[int, AbstractArray]]
+                   ) -> Callable[[tuple[Any, ...]], Any]:
+    """`launch(args)`: `jit`'s eager call for one signature (its compiled program `exe`,
+    captured constants and output tree), with the per-call work cut to what can change
+    between calls of that signature: each argument's device (checked, not compared) and
+    whether a buffer was deleted. Returns _MISS for the general path to handle (and
+    raise its errors) when either needs it. Python scalar arguments (`scalars`: their
+    positions and avals) are transferred as the general path does (`to_array`)."""
+    device = exe.device
+    const_arrays = tuple(staged.consts)
+    run = exe._launch
+    out_avals = exe.out_avals
+    out_aval = out_avals[0] if len(out_avals) == 1 else None
+    out_tree = staged.out_tree
+    single = out_aval is not None and tree_util.treedef_is_leaf(out_tree)
+
+    def launch_arrays(args: tuple[Any, ...]) -> Any:
+        # NOTE: `launch` for the common signature: Arrays only, nothing captured.
+        bufs = []
+        try:
+            for a in args:
+                buf = a._buf
+                if a._device is not device or buf is None or buf.is_deleted():
+                    return _MISS
+                bufs.append(buf)
+        except AttributeError:  # a value with an aval that is not an Array
+            return _MISS
+        outs = run(bufs)
+        if single:
+            return new_array(outs[0], out_aval, device)
+        return out_tree.unflatten([new_array(b, aval, device)
+                                   for b, aval in zip(outs, out_avals)])
+
+    def launch(args: tuple[Any, ...]) -> Any:
+        try:
+            if scalars:
+                args = list(args)
+                for i, aval in scalars:
+                    args[i] = scalar_to_device(args[i], aval.dtype, aval.weak_type)
+            bufs = []
+            for a in const_arrays:
+                buf = a._buf
+                if buf is None or buf.is_deleted():
+                    return _MISS
+                bufs.append(buf)
+            for a in args:
+                # NOTE: fails (AttributeError) for a value with an aval that is not an
+                # Array, e.g. an escaped tracer.
+                buf = a._buf
+                if a._device is not device or buf is None or buf.is_deleted():
+                    return _MISS
+                bufs.append(buf)
+        except Exception:
+            return _MISS  # the general path handles (or rejects) the arguments
+        outs = run(bufs)
+        if single:
+            return new_array(outs[0], out_aval, device)
+        return out_tree.unflatten([new_array(b, aval, device)
+                                   for b, aval in zip(outs, out_avals)])
+
+    return launch if scalars or const_arrays else launch_arrays
 
 
 class JitWrapped:
@@ -142,8 +232,15 @@ class JitWrapped:
         self._inline = inline
         self._in_shardings, self._out_shardings = in_shardings, out_shardings
         self._cache: dict[Hashable, _Staged] = {}
+        # The dispatch fast path, per value of enable_x64: the positional arguments'
+        # signature (`_fast_signature`) -> launcher (`_fast_launcher`).
+        self._fast: tuple[dict[tuple[Any, ...], Any], ...] = ({}, {})
+        self._fast_ok = (not self._sig.static_argnums and in_shardings is None
+                         and out_shardings is None)
         self._name = getattr(fun, "__name__", type(fun).__name__)
-        functools.update_wrapper(self, fun)
+        # NOTE (issue 5): updated=(), or fun.__dict__ (a PmapWrapped's or JitWrapped's
+        # own state) would overwrite this wrapper's: jit(pmap(f)) ran f unmapped.
+        functools.update_wrapper(self, fun, updated=())
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         # Decorating a method: bind `self` like a function would.
@@ -239,6 +336,56 @@ class JitWrapped:
         return wrapped
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # NOTE: debug_nans skips the fast path (its one cost when off: the dict lookup).
+        if not kwargs and _get_trace() is None and not _flags["debug_nans"]:
+            # NOTE: the dispatch fast path: the arguments' signature (`_fast_signature`)
+            # finds a launcher made by an earlier call of that signature; it returns
+            # _MISS where an argument needs the general path's handling (or error).
+            table = self._fast[1 if _flags["enable_x64"] else 0]
+            try:
+                # NOTE: spelled out for few arguments: building the tuple through an
+                # iterator costs several times as much.
+                n = len(args)
+                if n == 1:
+                    key = (args[0].aval,)
+                elif n == 2:
+                    key = (args[0].aval, args[1].aval)
+                elif n == 3:
+                    key = (args[0].aval, args[1].aval, args[2].aval)
+                else:
+                    key = tuple(map(_get_aval, args))
+                launch = table.get(key)
+            except (AttributeError, TypeError):
+                launch = table.get(_fast_signature(args))
+            if launch is not None and not _get_frames():
+                out = launch(args)
+                if out is not _MISS:
+                    return out
+        if _flags["debug_nans"]:
+            return self._call_debug_nans(args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call_debug_nans(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`self(*args, **kwargs)` under debug_nans: a NaN in the outputs of a compiled
+        program run within this call re-runs the function op by op (jax's
+        `maybe_recursive_nan_check`)."""
+        from lamina import _debug_nans
+        state = _debug_nans._state
+        if state["deoptimized"]:
+            return self._fun(*args, **kwargs)
+        state["depth"] += 1
+        try:
+            return self._call(args, kwargs, debug_nans=True)
+        except _debug_nans._JitNaN as e:
+            name = e.name
+        finally:
+            state["depth"] -= 1
+        _debug_nans.rerun_deoptimized(name, self._fun, args, kwargs)
+
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+              debug_nans: bool = False) -> Any:
+        """The general path of `self(*args, **kwargs)`: stage (or find the staged
+        program), then run it (eagerly) or bind it (under a transformation)."""
         staged, leaves = self._stage(args, kwargs)
         trace = _current_trace.get()
         if trace is None or type(trace) is EvalTrace:
@@ -253,12 +400,34 @@ class JitWrapped:
                                      out_shardings=staged.out_shardings, name=self._name)
                     return tree_util.tree_unflatten(staged.out_tree, outs)
             arrays = [x if type(x) is Array else to_array(x) for x in [*staged.consts, *leaves]]
+            # NOTE: no donation under debug_nans: a re-run needs the arguments.
             outs = jit_impl(*arrays, program=staged.program, name=self._name,
-                            donated=staged.donated)
+                            donated=(False,) * len(arrays) if debug_nans else staged.donated)
+            if (self._fast_ok and not kwargs and trace is None and not _get_frames()
+                    and not debug_nans):
+                self._add_fast_launcher(args, staged, arrays)
         else:  # donation applies to the outermost, eager call only
             outs = jit_p.bind(*staged.consts, *leaves, program=staged.program,
                               name=self._name, donated=(False,) * len(staged.donated))
         return tree_util.tree_unflatten(staged.out_tree, outs)
+
+    def _add_fast_launcher(self, args: tuple[Any, ...], staged: _Staged,
+                           arrays: list[Array]) -> None:
+        """After a general eager call `self(*args)`: when its arguments are all Arrays
+        and Python scalars, record a launcher for the next calls of that signature."""
+        key = _fast_signature(args)
+        table = self._fast[1 if _flags["enable_x64"] else 0]
+        if key is None or len(table) >= _FAST_CACHE_SIZE:
+            return
+        if any(type(c) is not Array for c in staged.consts):
+            return  # host constants are transferred per call by the general path
+        device = arrays[0]._device if arrays else default_device()
+        exe = _jit_executables.get((staged.program, tuple(a.aval for a in arrays),
+                                    staged.donated, device.id))
+        if exe is not None:
+            scalars = [(i, shaped_abstractify(a)) for i, a in enumerate(args)
+                       if type(a) is not Array]
+            table[key] = _fast_launcher(exe, staged, scalars)
 
     def lower(self, *args: Any, **kwargs: Any) -> "Lowered":
         staged, _ = self._stage(args, kwargs)
@@ -276,6 +445,8 @@ class JitWrapped:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        for table in self._fast:
+            table.clear()
 
     def __repr__(self) -> str:
         return f"<lamina.jit of {self._fun!r}>"

@@ -10,6 +10,12 @@ on their devices. Under `grad`/`vmap`, `pmap_p`'s rules transform the per-device
 program and bind `pmap_p` again (the pattern of `jit_p`, lax/calls.py), so `grad` of a
 pmapped function runs pmapped programs too.
 
+A pmap inside a jitted function or inside another pmap is lowered into the enclosing
+replica-style program (`_pmap_lowering`): `jit(pmap(f))` compiles one executable over
+the replicas the pmap needs, and `pmap(pmap(f, 'j'), 'i')` runs on an `i`x`j` grid of
+devices with collectives over either axis (jax 0.10.2's own pmap, built on shard_map,
+rejects nesting; its named `vmap`s give the same values).
+
 Params of `pmap_p`: `program` (closed, per-device types), `axis_name`, `axis_size`,
 `devices` (a tuple, or None for the first `axis_size` devices), `in_mapped` /
 `out_mapped` (per operand / output: split along axis 0, or the same on every device),
@@ -18,6 +24,7 @@ Params of `pmap_p`: `program` (closed, per-device types), `axis_name`, `axis_siz
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
@@ -35,7 +42,8 @@ from lamina.interpreters.partial_eval import close_over_consts, eval_program, tr
 from lamina._api_batching import broadcast_axes, check_axis_spec
 from lamina.ir import (AbstractArray, Primitive, Program, Tracer, _current_trace,
                        set_current_trace, shaped_abstractify, typecheck)
-from lamina.lax.collectives import psum_p, uses_collectives
+from lamina.lax.collectives import (ReplicaLayout, _collective_attrs, current_replica_layout,
+                                    psum_p, replica_layout, uses_collectives)
 from lamina.sharding import PmapSharding
 
 pmap_p = Primitive("pmap", multiple_results=True)
@@ -66,10 +74,80 @@ def _pmap_abstract_eval(*avals: AbstractArray, program: Program, axis_name: Any,
     return [_global(v.aval, axis_size, m) for v, m in zip(program.outvars, out_mapped)]
 
 
-def _pmap_lowering(ctx: lowering.RuleContext, *args: str, name: str, **params: Any) -> Any:
-    raise NotImplementedError(
-        f"pmap({name}) inside jit (or inside another pmap) is not supported by lamina yet; "
-        "call the pmapped function outside jit (jit inside the pmapped function works)")
+def _sub_programs(params: dict[str, Any]) -> list[Program]:
+    out: list[Program] = []
+    for v in params.values():
+        if isinstance(v, Program):
+            out.append(v)
+        elif isinstance(v, tuple):
+            out.extend(x for x in v if isinstance(x, Program))
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _pmap_replicas(program: Program) -> int:
+    """0 when `program` (and its sub-programs) binds no pmap; else the number of replicas
+    its pmaps need: the product of nested pmap sizes, the lcm over sibling pmaps."""
+    need = 0
+    for eqn in program.eqns:
+        if eqn.primitive is pmap_p:
+            here = eqn.params["axis_size"] * max(1, _pmap_replicas(eqn.params["program"]))
+        else:
+            here = max([_pmap_replicas(p) for p in _sub_programs(eqn.params)], default=0)
+        if here:
+            need = math.lcm(need or 1, here)
+    return need
+
+
+def contains_pmap(program: Program) -> bool:
+    """Whether running `program` needs replicas for a pmap inside it (jit(pmap(f)))."""
+    return _pmap_replicas(program) > 0
+
+
+def _pmap_lowering(ctx: lowering.RuleContext, *args: str, program: Program, axis_name: Any,
+                   axis_size: int, in_mapped: tuple[bool, ...], out_mapped: tuple[bool, ...],
+                   name: str, **params: Any) -> list[str]:
+    """A pmap inside a replica-style module (inside another pmap or a jit).
+
+    Every replica holds the enclosing program's values; the pmap takes the next factor
+    of the replicas as its axis (`ReplicaLayout.nest`): replica r works on slice
+    `(r // stride) % axis_size` of each mapped operand, and each mapped result is
+    all-gathered back over the axis, so that the enclosing program sees whole values
+    again (jax's classic nested-pmap lowering did the same).
+    """
+    layout = current_replica_layout()
+    if layout is None:
+        raise NotImplementedError(
+            f"pmap({name}) cannot be lowered here: lamina runs a pmap inside jit or inside "
+            "another pmap, but not inside shard_map, a jit with shardings over a mesh, or "
+            "jit(...).lower(); call the pmapped function outside those")
+    inner = layout.nest(axis_name, axis_size, f"pmap({name})")
+    u32, i32 = AbstractArray((), np.uint32), AbstractArray((), np.int32)
+    index = ctx.op("stablehlo.replica_id", [], u32)
+    if inner.remaining != 1:
+        index = ctx.op("stablehlo.divide", [index, ctx.constant(inner.remaining, u32)], u32)
+    index = ctx.op("stablehlo.remainder", [index, ctx.constant(axis_size, u32)], u32)
+    index = ctx.op("stablehlo.convert", [index], i32)
+    zero = ctx.constant(0, i32)
+    operands = []
+    for x, aval, m in zip(args, ctx.avals_in, in_mapped):
+        if m:  # this replica's slice along axis 0
+            piece = aval.update(shape=(1, *aval.shape[1:]))
+            x = ctx.op("stablehlo.dynamic_slice", [x, index, *[zero] * (aval.ndim - 1)], piece,
+                       {"slice_sizes": lowering.i64_array(piece.shape)})
+            x = ctx.op("stablehlo.reshape", [x], aval.update(shape=aval.shape[1:]))
+        operands.append(x)
+    with replica_layout(inner), axis_env.extend(axis_name, axis_size, "pmap"):
+        outs = ctx.lower_program(program, operands)
+        _, attrs = _collective_attrs((axis_name,), f"pmap({name})")
+    results = []
+    for o, v, aval, m in zip(outs, program.outvars, ctx.avals_out, out_mapped):
+        if m:
+            o = ctx.op("stablehlo.reshape", [o], v.aval.update(shape=(1, *v.aval.shape)))
+            o = ctx.op("stablehlo.all_gather", [o], aval,
+                       {"all_gather_dim": lowering.i64_attr(0), **attrs})
+        results.append(o)
+    return results
 
 
 lowering.register_lowering(pmap_p, _pmap_lowering)
@@ -84,16 +162,18 @@ def _resolve_devices(devices: tuple[Device, ...] | None, n: int, name: str
                      ) -> tuple[Device, ...]:
     if devices is not None:
         if len(devices) != n:
-            raise ValueError(f"pmap({name}): the mapped axis has size {n}, but {len(devices)} "
-                             f"devices were given (devices={list(devices)}); they must match")
+            raise ValueError(f"pmap({name}): the mapped axis has size {n} (times the sizes "
+                             f"of pmaps nested inside), but {len(devices)} devices were given "
+                             f"(devices={list(devices)}); they must match")
         return devices
     available = local_devices()
     if n > len(available):
         raise ValueError(
             f"pmap({name}): compiling computation that requires {n} logical devices, but "
             f"only {len(available)} XLA devices are available (num_replicas={n}). The "
-            f"mapped axis of the inputs has size {n}: it must be at most the device "
-            f"count (on the CPU, set LAMINA_NUM_CPU_DEVICES={n} before lamina starts).")
+            f"mapped axis of the inputs (times the sizes of pmaps nested inside) is {n}: "
+            f"it must be at most the device count (on the CPU, set "
+            f"LAMINA_NUM_CPU_DEVICES={n} before lamina starts).")
     return tuple(available[:n])
 
 
@@ -156,18 +236,22 @@ _pmap_executables: dict[tuple[Any, ...], ReplicatedExecutable] = {}
 
 
 def _executable(program: Program, axis_name: Any, devices: tuple[Device, ...],
-                donated: tuple[bool, ...]) -> ReplicatedExecutable:
+                donated: tuple[bool, ...], axis_size: int) -> ReplicatedExecutable:
+    """The program compiled over `devices`: `axis_size` of them, times the replicas that
+    pmaps nested inside need (replica r works on slice `r // inner` of the mapped axis)."""
     key = (program, axis_name, tuple(d.id for d in devices), donated)
     exe = _pmap_executables.get(key)
     if exe is None:
-        n = len(devices)
-        with axis_env.extend(axis_name, n, "pmap"):
+        total = len(devices)
+        inner = total // axis_size
+        layout = ReplicaLayout(total, inner, ((axis_name, axis_size, inner),))
+        with axis_env.extend(axis_name, axis_size, "pmap"), replica_layout(layout):
             if config.enable_checks:
                 typecheck(program)
-            text = lowering.lower_program(program, donated=donated, num_replicas=n)
+            text = lowering.lower_program(program, donated=donated, num_replicas=total)
         # NOTE: a program with collectives waits for its results on the CPU: two of them
         # in flight can deadlock XLA:CPU's rendezvous on a few-core machine (§4).
-        sync = uses_collectives(program) and devices[0].platform == "cpu"
+        sync = (uses_collectives(program) or inner > 1) and devices[0].platform == "cpu"
         exe = ReplicatedExecutable(compile_replicated(text, devices), program.in_avals,
                                    program.out_avals, devices, sync)
         _pmap_executables[key] = exe
@@ -183,11 +267,13 @@ def _host_value(x: Any, dtype: np.dtype) -> np.ndarray:
 
 
 def _place(x: Any, aval: AbstractArray, mapped: bool, devices: tuple[Device, ...],
-           sharding: PmapSharding, index: int, name: str) -> Any:
-    """Operand `x` as a multi-device buffer with per-device type `aval`."""
-    n = len(devices)
-    if (type(x) is ShardedArray and mapped and x.aval.shape == (n, *aval.shape)
-            and x.aval.dtype == aval.dtype and x._sharding == sharding):
+           sharding: PmapSharding, index: int, name: str, inner: int = 1) -> Any:
+    """Operand `x` as a multi-device buffer with per-device type `aval` (device k gets
+    slice `k // inner` of a mapped operand: `inner` replicas per slice for nested pmaps)."""
+    n = len(devices) // inner
+    if (inner == 1 and type(x) is ShardedArray and mapped
+            and x.aval.shape == (n, *aval.shape) and x.aval.dtype == aval.dtype
+            and x._sharding == sharding):
         x._check_alive()
         return x._buf  # already split the way the program needs: no copy
     value = _host_value(x, aval.dtype)
@@ -197,20 +283,25 @@ def _place(x: Any, aval: AbstractArray, mapped: bool, devices: tuple[Device, ...
                          f"{expected}")
     # Across processes, only this process's devices get a piece (JAXLIB_FACTS §5).
     local = [(k, d) for k, d in enumerate(devices) if is_local(d)]
-    pieces = [value[k] for k, _ in local] if mapped else [value] * len(local)
+    pieces = [value[k // inner] for k, _ in local] if mapped else [value] * len(local)
     # NOTE: not np.ascontiguousarray, which turns 0-d pieces into 1-d ones.
     bufs = [_jaxlib.device_put(np.array(p, order="C", copy=None), aval, d)
             for p, (_, d) in zip(pieces, local)]
-    return _jaxlib.assemble_shards(_global(aval, n, True), [d for _, d in local], bufs)
+    return _jaxlib.assemble_shards(_global(aval, len(devices), True), [d for _, d in local],
+                                   bufs)
 
 
 def _pmap_impl(*args: Any, program: Program, axis_name: Any, axis_size: int, devices: Any,
                in_mapped: tuple[bool, ...], out_mapped: tuple[bool, ...], name: str,
                donated: tuple[bool, ...]) -> list[Any]:
-    devs = _resolve_devices(devices, axis_size, name)
-    exe = _executable(program, axis_name, devs, donated)
+    inner = max(1, _pmap_replicas(program))
+    devs = _resolve_devices(devices, axis_size * inner, name)
+    if inner > 1 and not all(is_local(d) for d in devs):
+        raise NotImplementedError(f"pmap({name}): nested pmap across processes is not "
+                                  "supported by lamina")
+    exe = _executable(program, axis_name, devs, donated, axis_size)
     sharding = PmapSharding(devs)
-    bufs = [_place(x, v.aval, m, devs, sharding, i, name)
+    bufs = [_place(x, v.aval, m, devs, sharding, i, name, inner)
             for i, (x, v, m) in enumerate(zip(args, program.invars, in_mapped))]
     try:
         outs = exe(bufs)
@@ -219,6 +310,12 @@ def _pmap_impl(*args: Any, program: Program, axis_name: Any, axis_size: int, dev
             raise
         raise RuntimeError(f"pmap({name}) across processes failed (did another process of "
                            f"the run die?): {e}") from None
+    if inner > 1:  # the first replica of each slice holds the result (all of them do)
+        devs = devs[::inner]
+        sharding = PmapSharding(devs)
+        outs = [_jaxlib.assemble_shards(_global(a, axis_size, True), devs,
+                                        _jaxlib.shard_buffers(b)[::inner])
+                for b, a in zip(outs, exe.out_avals)]
     results = []
     for buf, aval, m in zip(outs, exe.out_avals, out_mapped):
         if m:
@@ -228,6 +325,31 @@ def _pmap_impl(*args: Any, program: Program, axis_name: Any, axis_size: int, dev
             first = next(d for d in devs if is_local(d))
             results.append(Array._from_buffer(_jaxlib.shard_buffers(buf)[0], aval, first))
     return results
+
+
+def run_with_replicas(program: Program, args: Sequence[Any], name: str) -> list[Any]:
+    """Run a jitted program whose body calls pmap (`jit(pmap(f))`), as jax does: one
+    executable over the replicas the pmaps need; the program outside the pmaps runs on
+    every replica alike, and its results come back from the first device."""
+    total = _pmap_replicas(program)
+    devs = _resolve_devices(None, total, f"jit({name})")
+    key = (program, "jit", tuple(d.id for d in devs), ())
+    exe = _pmap_executables.get(key)
+    if exe is None:
+        with replica_layout(ReplicaLayout(total, total, ())):
+            if config.enable_checks:
+                typecheck(program)
+            text = lowering.lower_program(program, num_replicas=total)
+        exe = _pmap_executables[key] = ReplicatedExecutable(
+            compile_replicated(text, devs), [v.aval for v in program.invars],
+            program.out_avals, devs,
+            devs[0].platform == "cpu")
+    sharding = PmapSharding(devs)
+    avals = [v.aval for v in [*program.constvars, *program.invars]]
+    bufs = [_place(x, aval, False, devs, sharding, i, f"jit({name})")
+            for i, (x, aval) in enumerate(zip(args, avals))]
+    return [Array._from_buffer(_jaxlib.shard_buffers(b)[0], aval, devs[0])
+            for b, aval in zip(exe(bufs), exe.out_avals)]
 
 
 eval_interp.impl_rules[pmap_p] = _pmap_impl
@@ -272,12 +394,24 @@ def _pmap_transpose(cts: Sequence[Any], *args: Any, program: Program, axis_name:
     # An input given to every device (in_axes=None) gets the sum of the devices'
     # cotangents: psum them inside the transposed program.
     summed = [not m for m, lin in zip(in_mapped, linear) if lin]
+    n_nonlin = len(linear) - sum(linear)
     with axis_env.extend(axis_name, axis_size, "pmap"):
         transposed = ad.transpose_program(program, linear)
-        if any(summed):
+        if any(summed) or not all(out_mapped):
             def fun(*xs: Any) -> list[Any]:
+                from lamina.lax import elementwise as ew
+                from lamina.lax.collectives import axis_index
+                xs = list(xs)
+                # An output returned once (out_axes=None) is the first device's value,
+                # so only that device's copy receives its cotangent.
+                for i, m in enumerate(out_mapped):
+                    if not m:
+                        ct = xs[n_nonlin + i]
+                        first = ew.convert_element_type(ew.eq(axis_index(axis_name), np.int32(0)),
+                                                        shaped_abstractify(ct).dtype)
+                        xs[n_nonlin + i] = ew.mul(ct, first)
                 outs = eval_program(transposed, [], xs)
-                return [psum_p.bind(o, axes=(axis_name,)) if s else o
+                return [psum_p.bind(o, axes=(axis_name,), axis_index_groups=None) if s else o
                         for o, s in zip(outs, summed)]
             transposed, consts = close_over_consts(
                 trace_to_program(fun, [v.aval for v in transposed.invars]))
@@ -389,7 +523,9 @@ class PmapWrapped:
         self._donate = donate_argnums
         self._name = getattr(fun, "__name__", type(fun).__name__)
         self._cache: dict[Any, _Staged] = {}
-        functools.update_wrapper(self, fun)
+        # NOTE: updated=(): copying fun.__dict__ would clobber this wrapper's own state
+        # when fun is itself a PmapWrapped (nested pmap).
+        functools.update_wrapper(self, fun, updated=())
 
     def _split_args(self, args: tuple[Any, ...]) -> tuple[list[Any], list[int], tuple]:
         for i in self._static:

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from lamina import tree_util
-from lamina.backend.array import Array, device_put_host
+from lamina.backend.array import Array, commit, device_put_host
 from lamina.backend.client import Device
 from lamina.ir import Tracer
 
@@ -36,8 +36,13 @@ def device_put(x: Any, device: Any = None) -> Any:
     NamedSharding(mesh=Mesh('x': 1), spec=PartitionSpec('x'))
     """
     from lamina.sharding import PartitionSpec, Sharding, resolve_sharding
-    if device is None or isinstance(device, Device):
-        return tree_util.tree_map(lambda leaf: _put_leaf(leaf, device), x)
+    if device is None:
+        return tree_util.tree_map(lambda leaf: _put_leaf(leaf, None), x)
+    if isinstance(device, Device):
+        def put_committed(leaf: Any) -> Any:
+            out = _put_leaf(leaf, device)
+            return commit(out) if isinstance(out, Array) else out
+        return tree_util.tree_map(put_committed, x)
     if isinstance(device, (Sharding, PartitionSpec)) or isinstance(device, (tuple, list, dict)):
         from lamina._spmd import flatten_prefix, put
         leaves, treedef = tree_util.tree_flatten(x)

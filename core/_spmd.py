@@ -215,6 +215,15 @@ def run(program: Program, args: Sequence[Any], *, donated: Sequence[bool] = (),
     """Run closed `program` partitioned over a mesh. `in_shardings[i]` / `out_shardings[j]`
     are NamedShardings or None (unspecified: the argument's own mesh sharding, else
     replicated; for outputs, XLA's choice)."""
+    from lamina._api_pmap import contains_pmap, run_with_replicas
+    if contains_pmap(program):  # jit(pmap(f)): a replica-style program, not a mesh one
+        if (any(s is not None for s in [*in_shardings, *out_shardings])
+                or program_meshes(program)):
+            raise NotImplementedError(
+                f"jit({name}): a jitted function that calls pmap cannot also use shardings "
+                "over a mesh (in_shardings/out_shardings/with_sharding_constraint/shard_map) "
+                "in lamina; use one or the other")
+        return run_with_replicas(program, args, name)
     n_in, n_out = len(program.invars), len(program.outvars)
     in_s = list(in_shardings) + [None] * (n_in - len(in_shardings))
     out_s = list(out_shardings) + [None] * (n_out - len(out_shardings))
@@ -246,7 +255,11 @@ def run(program: Program, args: Sequence[Any], *, donated: Sequence[bool] = (),
 
 
 def needs_partitioning(program: Program, args: Sequence[Any]) -> bool:
-    return bool(program_meshes(program)) or any(is_mesh_sharded(a) for a in args)
+    """Whether `program` runs over several devices: partitioned over a mesh, or (when it
+    calls pmap) as replicas."""
+    from lamina._api_pmap import contains_pmap
+    return (bool(program_meshes(program)) or any(is_mesh_sharded(a) for a in args)
+            or contains_pmap(program))
 
 
 # NOTE: `jit_p` takes its operands raw, so that Arrays laid out over a mesh reach the

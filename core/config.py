@@ -5,6 +5,7 @@
 | enable_x64     | LAMINA_ENABLE_X64=1        | False   |
 | enable_checks  | LAMINA_ENABLE_CHECKS=1     | False   |
 | debug          | LAMINA_DEBUG=<level>       | 0       |
+| debug_nans     | LAMINA_DEBUG_NANS=1        | False   |
 
 `lamina.config.update("enable_x64", True)` mirrors `jax.config.update`. Caches that
 depend on a flag (dtype canonicalisation, compiled executables) key on its value, so
@@ -36,6 +37,8 @@ class Config:
             "enable_x64": _env_bool("LAMINA_ENABLE_X64"),
             "enable_checks": _env_bool("LAMINA_ENABLE_CHECKS"),
             "debug": int(os.environ.get("LAMINA_DEBUG", "0") or 0),
+            # NaN checks on every eager op and jitted call (lamina._debug_nans)
+            "debug_nans": _env_bool("LAMINA_DEBUG_NANS"),
         }
 
     def __getattr__(self, name: str) -> Any:
@@ -67,3 +70,20 @@ class Config:
 
 
 config = Config()
+
+
+@contextlib.contextmanager
+def debug_nans(value: bool = True) -> Iterator[None]:
+    """Within the block, check for NaNs as `jax.debug_nans` does: each eager op's
+    outputs are checked, and a jitted function returning a NaN is re-run op by op to
+    raise FloatingPointError naming the primitive that produced it and the source line.
+    Same as the flag `debug_nans` (`LAMINA_DEBUG_NANS=1`).
+
+    >>> import lamina, lamina.numpy as lnp
+    >>> with lamina.debug_nans(True):
+    ...     lnp.log(lnp.float32(-1.0))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    FloatingPointError: invalid value (nan) encountered in log...
+    """
+    with config.override(debug_nans=bool(value)):
+        yield

@@ -231,3 +231,137 @@ def test_entry_key_depends_on_text_and_options():
     assert k1 == persistent_cache.entry_key("module A", "o", device)
     assert k1 != persistent_cache.entry_key("module B", "o", device)
     assert k1 != persistent_cache.entry_key("module A", "p", device)
+
+
+# --------------------------------------------------------------------------------------
+# The dispatch fast path: a later call with the same signature skips staging
+# --------------------------------------------------------------------------------------
+
+
+def _no_staging(monkeypatch, f):
+    """Make `f`'s general path fail, so a call that succeeds took the fast path."""
+    def fail(*args, **kwargs):
+        raise AssertionError("the general path ran")
+    monkeypatch.setattr(f, "_stage", fail)
+
+
+def _same_as_jax(out, expected):
+    assert out.dtype == expected.dtype and out.weak_type == expected.weak_type
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(expected))
+
+
+def test_fast_path_serves_repeated_calls_with_the_general_paths_results(monkeypatch):
+    fun = lambda x, y: (x * y + 1, x)  # noqa: E731
+    f, jf = lamina.jit(fun), jax.jit(fun)
+    signatures = [
+        (np.arange(3, dtype=np.float32), np.float32(2)),
+        (np.arange(3, dtype=np.int8), 3),  # a Python int takes the array's dtype
+        (np.arange(3, dtype=np.float32), 2.5),
+        (1.5, 2),  # two weak scalars
+        (True, False),
+        (np.arange(3, dtype=np.int32), 1.5),  # promotes to float
+    ]
+    for args in signatures:
+        largs = [lnp.asarray(a) if isinstance(a, (np.ndarray, np.generic)) else a
+                 for a in args]
+        first = f(*largs)
+        with monkeypatch.context() as m:
+            _no_staging(m, f)
+            second = f(*largs)
+        for a, b, e in zip(first, second, jf(*args)):
+            _same_as_jax(a, e)
+            _same_as_jax(b, e)
+    # A weak Array is a different signature from a strong one of the same dtype.
+    weak = lnp.asarray(1.0) * 1  # stays weak: both operands are weak
+    assert weak.weak_type
+    g, jg = lamina.jit(lambda x: x + 1), jax.jit(lambda x: x + 1)
+    _same_as_jax(g(lnp.asarray(np.float32(1))), jg(np.float32(1)))
+    _same_as_jax(g(weak), jg(jnp.asarray(1.0) * 1))
+    _same_as_jax(g(weak), jg(jnp.asarray(1.0) * 1))
+
+
+def test_fast_path_checks_deleted_and_donated_buffers():
+    f = lamina.jit(lambda x: x + 1, donate_argnums=0)
+    f(lnp.ones(3))
+    x = lnp.ones(3)
+    assert_array_close(f(x), np.full(3, 2.0, np.float32))  # the fast path, donating
+    assert x.is_deleted()
+    with pytest.raises(DeletedArrayError, match="deleted or donated"):
+        f(x)
+    g = lamina.jit(lambda x, y: x + y)
+    a, b = lnp.ones(3), lnp.ones(3)
+    g(a, b)
+    b.delete()
+    with pytest.raises(DeletedArrayError):
+        g(a, b)
+    b._buf = None  # what Array.delete leaves
+    with pytest.raises(DeletedArrayError):
+        g(a, b)
+    # A deleted captured constant too.
+    w = lnp.arange(3.0)
+    h = lamina.jit(lambda x: x * w)
+    h(a)
+    assert_array_close(h(a), np.arange(3.0, dtype=np.float32))
+    w.delete()
+    with pytest.raises(DeletedArrayError):
+        h(a)
+
+
+def test_fast_path_is_not_taken_under_transformations():
+    f = lamina.jit(lambda x: x * x)
+    x = lnp.arange(3.0)
+    f(x), f(x)  # the fast path is warm for f32[3]
+    f32 = functools.partial(np.array, dtype=np.float32)
+    assert_array_close(lamina.grad(lambda x: f(x).sum())(x), f32([0.0, 2.0, 4.0]))
+    assert_array_close(lamina.vmap(f)(x), f32([0.0, 1.0, 4.0]))
+    assert_array_close(lamina.jit(lambda x: f(x) + 1)(x), f32([1.0, 2.0, 5.0]))
+    assert "jit" in str(lamina.make_jaxpr(lambda x: f(x))(x))
+    # An escaped tracer with a known signature still gets the general path's error.
+    leaked = []
+    lamina.jit(lambda x: leaked.append(x) or x)(x)
+    with pytest.raises(lamina.errors.EscapedTracerError):
+        f(leaked[0])
+
+
+def test_fast_path_keys_on_x64_and_clear_cache():
+    f = lamina.jit(lambda x: x + 1)
+    assert f(3).dtype == np.int32 and f(3).dtype == np.int32
+    with lamina.config.override(enable_x64=True):
+        assert f(3).dtype == np.int64 and f(3).dtype == np.int64
+    assert f(3).dtype == np.int32
+    f.clear_cache()
+    assert not any(f._fast)
+    assert int(f(3)) == 4
+
+
+def test_fast_path_with_arrays_on_another_device():
+    program = """
+        import numpy as np, lamina, lamina.numpy as lnp
+        d0, d1 = lamina.devices()
+        f = lamina.jit(lambda x, y: x * y)
+        a0 = lamina.device_put(np.arange(3, dtype=np.float32), d0)
+        a1 = lamina.device_put(np.arange(3, dtype=np.float32), d1)
+        for _ in range(2):
+            assert f(a0, a0).device == d0 and f(a1, a1).device == d1
+            assert (a1 * a1).device == d1 and (a0 + a0).device == d0
+            for bad in (lambda: f(a0, a1), lambda: a0 * a1):
+                try:
+                    bad()
+                except ValueError as e:
+                    assert "device" in str(e), e
+                else:
+                    raise AssertionError("no error for arrays on two devices")
+        np.testing.assert_array_equal(np.asarray(f(a1, a1)), [0, 1, 4])
+        # host operands and uncommitted arrays (made on the default device) go to the
+        # committed Array's device (jax's rule), fast path or not
+        for y in (a1 * 2.0, 2.0 * a1, a1 + 1, a1 * np.float32(3), lnp.maximum(a1, 1.5),
+                  a1 + np.ones(3, np.float32), lnp.ones(3, np.float32) + a1,
+                  lnp.where(a1 > 0, a1, 0.0), f(a1, lnp.ones(3, np.float32))):
+            assert y.device == d1, y.device
+        np.testing.assert_array_equal(np.asarray(a1 * 2.0), [0, 2, 4])
+        print("ok")
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(program)],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "LAMINA_NUM_CPU_DEVICES": "2"})
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

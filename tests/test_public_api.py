@@ -12,10 +12,12 @@ import jax.lax
 import jax.numpy as jnp
 import jax.numpy.fft
 import jax.numpy.linalg
+import jax.debug
 import jax.tree_util
 import pytest
 
 import lamina
+import lamina.debug
 import lamina.lax
 import lamina.numpy as lnp
 import lamina.numpy.fft
@@ -53,7 +55,7 @@ def _public_functions(module: types.ModuleType) -> set[str]:
 @pytest.mark.parametrize("ours, theirs", [
     (lnp, jnp), (lamina.lax, jax.lax), (lamina.numpy.linalg, jax.numpy.linalg),
     (lamina.numpy.fft, jax.numpy.fft), (lamina.tree_util, jax.tree_util),
-    (lamina.random, jax.random),
+    (lamina.random, jax.random), (lamina.debug, jax.debug),
 ], ids=lambda m: m.__name__)
 def test_every_public_name_exists_in_jax(ours, theirs):
     extra = EXTRA_NAMES.get(ours.__name__, set())
@@ -99,7 +101,8 @@ REQUIRED = {
         reduce_or argmax argmin cumsum cumprod cummax cummin sort top_k dot_general
         conv_general_dilated reduce_window reduce_precision""",
     lamina: """devices device_count default_backend device_put device_get
-        block_until_ready Array ShapeDtypeStruct""",
+        block_until_ready Array ShapeDtypeStruct pure_callback debug_nans""",
+    lamina.debug: "print callback",
 }
 
 

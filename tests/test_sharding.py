@@ -153,9 +153,10 @@ else:
             shifted = lax.ppermute(a, "y", perm=[(0, 1), (1, 0)])
             return a * 0 + idx.astype(a.dtype), shifted, lax.all_gather(a, "x", tiled=True)
 
+        # (all_gather's result is replicated along x, but jax's check cannot prove it)
         ids, shifted, gathered = lamina.shard_map(
             body, mesh=MESH, in_specs=P("x", "y"),
-            out_specs=(P("x", "y"), P("x", "y"), P(None, "y")))(A)
+            out_specs=(P("x", "y"), P("x", "y"), P(None, "y")), check_rep=False)(A)
         np.testing.assert_array_equal(np.asarray(ids)[::2, ::4], [[0, 1], [2, 3]])
         np.testing.assert_array_equal(np.asarray(shifted),
                                       np.concatenate([A[:, 4:], A[:, :4]], axis=1))
@@ -164,6 +165,93 @@ else:
         loss = lamina.shard_map(lambda a: lax.psum((a ** 2).sum(), ("x", "y")), mesh=MESH,
                                 in_specs=P("x", "y"), out_specs=P())
         assert_array_close(lamina.jit(lamina.grad(loss))(A), 2 * A, rtol=1e-5)
+
+    def test_shard_map_replication_check_matches_jax():
+        import jax
+        jmesh = jax.sharding.Mesh(np.array(jax.devices()).reshape(2, 2), ("x", "y"))
+        jp = lambda s: jax.sharding.PartitionSpec(*s)
+        # (body, in_specs, out_specs): jax 0.10.2 accepts the first group, rejects the rest
+        ok = [(lambda L, a: L.lax.psum(a, "x"), P("x", "y"), P(None, "y")),
+              (lambda L, a: L.lax.pmax(a, ("x", "y")), P("x", "y"), P()),
+              (lambda L, a: a * 2, P(), P()),
+              (lambda L, a: L.jit(lambda b: L.lax.psum(b, "x"))(a), P("x", "y"), P(None, "y")),
+              (lambda L, a: L.lax.pmean(a, "y") * L.lax.psum(1, "x"), P(None, "y"), P())]
+        bad = [(lambda L, a: a, P("x", "y"), P()),
+               (lambda L, a: a, P("x", "y"), P("x")),
+               (lambda L, a: L.lax.all_gather(a, "x", tiled=True), P("x", "y"), P(None, "y")),
+               (lambda L, a: a * 0 + L.lax.axis_index("x"), P(None, "y"), P(None, "y")),
+               (lambda L, a: L.lax.ppermute(L.lax.psum(a, "x"), "x", [(0, 1), (1, 0)]),
+                P("x", "y"), P(None, "y")),
+               (lambda L, a: a + L.lax.psum(a, "x"), P("x", "y"), P(None, "y")),
+               (lambda L, a: L.lax.cond(True, lambda b: b, lambda b: b * 2, a), P("x", "y"),
+                P())]
+        for k, (body, i, o) in enumerate(ok):
+            expected = jax.shard_map(lambda a: body(jax, a), mesh=jmesh, in_specs=jp(i),
+                                     out_specs=jp(o))(A)
+            actual = lamina.shard_map(lambda a: body(lamina, a), mesh=MESH, in_specs=i,
+                                      out_specs=o)(A)
+            assert_array_close(actual, np.asarray(expected), rtol=1e-6, err_msg=str(k))
+        for k, (body, i, o) in enumerate(bad):
+            with pytest.raises(ValueError, match="out_specs which require replication"):
+                jax.shard_map(lambda a: body(jax, a), mesh=jmesh, in_specs=jp(i),
+                              out_specs=jp(o))(A)
+            with pytest.raises(ValueError, match="is replicated .* but it may vary along"):
+                lamina.shard_map(lambda a: body(lamina, a), mesh=MESH, in_specs=i,
+                                 out_specs=o)(A)
+            # check_vma=False skips the check (which device's value comes back is then
+            # unspecified, in jax as here)
+            expected = jax.shard_map(lambda a: body(jax, a), mesh=jmesh, in_specs=jp(i),
+                                     out_specs=jp(o), check_vma=False)(A)
+            actual = lamina.shard_map(lambda a: body(lamina, a), mesh=MESH, in_specs=i,
+                                      out_specs=o, check_vma=False)(A)
+            assert actual.shape == expected.shape, k
+        # axis_index_groups inside shard_map (jax needs check_vma=False for them; a grouped
+        # psum is not replicated along the axis, so lamina's check keeps it varying)
+        groups = [[0, 2], [1, 3]]
+        jmesh1 = jax.sharding.Mesh(np.array(jax.devices()), ("d",))
+        for body in (lambda L, a: L.lax.psum(a, "d", axis_index_groups=groups),
+                     lambda L, a: L.lax.all_gather(a, "d", axis_index_groups=groups, tiled=True)):
+            expected = jax.shard_map(lambda a: body(jax, a), mesh=jmesh1, in_specs=jp(("d",)),
+                                     out_specs=jp(("d",)), check_vma=False)(A)
+            actual = lamina.shard_map(lambda a: body(lamina, a), mesh=MESH1, in_specs=P("d"),
+                                      out_specs=P("d"))(A)
+            assert_array_close(actual, np.asarray(expected))
+        with pytest.raises(ValueError, match="may vary along"):
+            lamina.shard_map(lambda a: lax.psum(a, "d", axis_index_groups=groups), mesh=MESH1,
+                             in_specs=P("d"), out_specs=P())(A)
+
+    def test_partial_manual_shard_map_matches_jax():
+        import jax
+        jmesh = jax.sharding.Mesh(np.array(jax.devices()).reshape(2, 2), ("x", "y"))
+        jp = lambda s: jax.sharding.PartitionSpec(*s)
+        # manual over x only (jax's axis_names={'x'}); y stays with the partitioner
+        cases = [(lambda L, a: L.lax.psum(a, "x") * 2, ("x",), ()),
+                 (lambda L, a: a + L.lax.axis_index("x"), ("x",), ("x",)),
+                 (lambda L, a: L.lax.all_gather(a, "x", tiled=True), ("x",), ("x",)),
+                 (lambda L, a: L.lax.pmax(a.sum(1), "x"), ("x",), ())]
+        for k, (body, i, o) in enumerate(cases):
+            expected = jax.jit(jax.shard_map(lambda a: body(jax, a), mesh=jmesh, in_specs=jp(i),
+                                             out_specs=jp(o), axis_names={"x"}))(A)
+            f = lamina.shard_map(lambda a: body(lamina, a), mesh=MESH, in_specs=P(*i),
+                                 out_specs=P(*o), axis_names={"x"})
+            assert_array_close(lamina.jit(f)(A), np.asarray(expected), rtol=1e-6,
+                               err_msg=str(k))
+            assert_array_close(f(A), np.asarray(expected), rtol=1e-6, err_msg=str(k))
+        # auto= is the complement of axis_names (jax.experimental.shard_map's spelling);
+        # the decorator form
+        g = lamina.shard_map(mesh=MESH, in_specs=P("x"), out_specs=P(), auto=frozenset({"y"}))(
+            lambda a: lax.psum((a ** 2).sum(), "x"))
+        assert_array_close(g(A), (A ** 2).sum(), rtol=1e-5)
+        assert_array_close(lamina.jit(lamina.grad(g))(A), 2 * A, rtol=1e-5)
+        with pytest.raises(ValueError, match="names mesh axis 'y', which is not a manual axis"):
+            lamina.shard_map(lambda a: a, mesh=MESH, in_specs=P("x", "y"), out_specs=P("x"),
+                             axis_names={"x"})(A)
+        with pytest.raises(NameError, match="unbound axis name 'y'"):
+            lamina.shard_map(lambda a: lax.psum(a, "y"), mesh=MESH, in_specs=P("x"),
+                             out_specs=P(), axis_names={"x"})(A)
+        with pytest.raises(ValueError, match="'z' in axis_names/auto is not an axis"):
+            lamina.shard_map(lambda a: a, mesh=MESH, in_specs=P("x"), out_specs=P("x"),
+                             axis_names={"z"})
 
     def test_errors():
         with pytest.raises(ValueError, match="needs 8 devices, but only 4"):
@@ -186,6 +274,13 @@ else:
                              out_specs=P())(np.ones(4))
         with pytest.raises(ValueError, match="each device may appear once"):
             Mesh(np.array([lamina.devices()[0]] * 2), ("x",))
+        with pytest.raises(ValueError, match="2 dimensions .* but 1 axis names"):
+            Mesh(np.array(lamina.devices()).reshape(2, 2), ("x",))
+        with pytest.raises(ValueError, match="'z', which is not an axis of the mesh"):
+            lamina.shard_map(lambda a: a, mesh=MESH, in_specs=P("z"), out_specs=P())(A)
+        with pytest.raises(ValueError, match="names 2 dimensions"):
+            lamina.shard_map(lambda a: a, mesh=MESH, in_specs=P("x", "y"),
+                             out_specs=P("x", "y"))(np.ones(4))
         # a mismatched shard layout never reaches XLA (it would segfault there)
         x = lamina.device_put(A, NamedSharding(MESH, P("x")))
         from lamina import _spmd

@@ -6,11 +6,13 @@ the rest of the backend goes through the functions below.
 
 Calls we avoid on purpose (they import `jax.core` from C++, costing 40-250 µs per call
 and importing jax when it is installed): `disassemble_into_single_device_arrays`,
-`dlpack_managed_tensor_to_buffer`, `_single_device_array_to_np_array_did_copy`.
+`dlpack_managed_tensor_to_buffer`, and `_single_device_array_to_np_array_did_copy`
+except for reading accelerator buffers (`host_copy`, which blocks that import).
 """
 from __future__ import annotations
 
 import os
+import sys
 
 # NOTE: must be set before jaxlib is imported, or every client creation logs at INFO.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -44,6 +46,46 @@ _patch_sharding_class(_jax.SingleDeviceSharding)
 
 def make_cpu_client(num_devices: int) -> Client:
     return xc.make_cpu_client(num_devices=num_devices)
+
+
+# -- PJRT plugins (accelerators): `lamina.backend.plugins` finds them, these load them ----
+
+
+def load_plugin(name: str, library_path: str) -> None:
+    """dlopen a PJRT plugin library under `name` and initialise it (once per process;
+    jaxlib keeps a process-wide registry of plugins by name and cannot unload one).
+
+    Raises JaxRuntimeError when the file is missing, not a shared library, or has no
+    `GetPjrtApi` (not a PJRT plugin), or when its PJRT API version is incompatible.
+    """
+    if not _jax.pjrt_plugin_loaded(name):
+        xc.load_pjrt_plugin_dynamically(name, library_path)
+    if not xc.pjrt_plugin_initialized(name):
+        xc.initialize_pjrt_plugin(name)
+
+
+def jaxlib_version() -> str:
+    import jaxlib
+    return jaxlib.__version__
+
+
+def plugin_loaded(name: str) -> bool:
+    return bool(_jax.pjrt_plugin_loaded(name))
+
+
+def gpu_plugin_options() -> dict[str, Any]:
+    """The CUDA/ROCm plugin's create options from jax's environment variables
+    (XLA_PYTHON_CLIENT_ALLOCATOR, XLA_CLIENT_MEM_FRACTION, XLA_PYTHON_CLIENT_PREALLOCATE,
+    XLA_PYTHON_CLIENT_COLLECTIVE_MEM_SIZE_MB, ...); jaxlib's own helper, jax-free."""
+    return dict(xc.generate_pjrt_gpu_plugin_options())
+
+
+def make_plugin_client(name: str, options: dict[str, Any],
+                       coordination: CoordinationClient | None = None) -> Client:
+    """A client of the loaded plugin `name`. With `coordination` (multi-process runs),
+    `options` must carry `node_id` and `num_nodes`; the client then lists every
+    process's devices."""
+    return xc.make_c_api_client(name, options, coordination)
 
 
 def single_device_sharding(device: Device) -> Any:
@@ -81,11 +123,40 @@ def dlpack_capsule(buf: DeviceBuffer) -> Any:
 
 
 def host_view(buf: DeviceBuffer) -> np.ndarray:
-    """A read-only numpy view of a CPU buffer (no copy; keeps the buffer alive).
+    """The buffer's data as a read-only numpy array: on the CPU a view (no copy; keeps
+    the buffer alive), on an accelerator a host copy (`host_copy`).
 
     The caller handles dtypes that DLPack cannot describe (bfloat16).
     """
+    # NOTE: the DLPack view is only valid for host memory: on a GPU/TPU the DLPack
+    # tensor points at device memory that numpy cannot read (JAXLIB_FACTS §6).
+    if buf.platform() != "cpu":
+        return host_copy(buf)
     return np.from_dlpack(_DLPackView(buf))
+
+
+def host_copy(buf: DeviceBuffer) -> np.ndarray:
+    """A read-only numpy copy of a single-device buffer on any platform (the path jax
+    itself uses to read GPU/TPU arrays: PJRT's device-to-host transfer).
+
+    jaxlib's C++ tries `import jax.core` (and `jax._src.sharding_impls`) during this
+    call: each failed try costs ~150 µs, and a successful one imports jax (JAXLIB_FACTS
+    §1, §8; rule 1 of DESIGN.md). So while jax is not imported, `jax` is marked absent
+    (None in `sys.modules`) for the duration of the call, which makes every such
+    import fail at once without searching the disk.
+    """
+    block = "jax" not in sys.modules
+    if block:
+        sys.modules["jax"] = None  # type: ignore[assignment]
+    try:
+        value, _ = buf._single_device_array_to_np_array_did_copy()
+    finally:
+        if block and "jax" in sys.modules and sys.modules["jax"] is None:
+            del sys.modules["jax"]
+    value = np.asarray(value)
+    if value.flags.writeable:
+        value.setflags(write=False)
+    return value
 
 
 def compile_options(num_replicas: int = 1, num_partitions: int = 1,
@@ -137,7 +208,57 @@ def output_shardings(executable: LoadedExecutable) -> list[Any]:
 
 def compile(client: Client, module_text: str, devices: Sequence[Device],
             options: Any) -> LoadedExecutable:
+    if has_host_callbacks(module_text):
+        # NOTE: only the overload taking a parsed MLIR module accepts host callbacks;
+        # the module gets every callback registered so far (its `index` attributes
+        # point into that list).
+        return client.compile_and_load(_parse_module(module_text),
+                                       xc.DeviceList(tuple(devices)), options,
+                                       host_callbacks=list(_host_callbacks))
     return client.compile_and_load(module_text, xc.DeviceList(tuple(devices)), options)
+
+
+# --------------------------------------------------------------------------------------
+# Python callbacks from compiled CPU programs (lamina.pure_callback, lamina.debug)
+# --------------------------------------------------------------------------------------
+
+# The FFI target jaxlib installs for Python callbacks on CPU. It calls
+# `host_callbacks[index]` (a list given to `compile_and_load`) with the operands as
+# numpy arrays, and expects a sequence of numpy arrays of the result types back;
+# an exception becomes a JaxRuntimeError carrying its traceback.
+PYTHON_CALLBACK_TARGET = "xla_ffi_python_cpu_callback"
+_host_callbacks: list[Any] = []
+_mlir_context: list[Any] = []
+
+
+def has_host_callbacks(module_text: str) -> bool:
+    """Whether a module calls Python (such executables hold process-local callbacks and
+    must not be serialized to the persistent cache)."""
+    return PYTHON_CALLBACK_TARGET in module_text
+
+
+def register_host_callback(fun: Any) -> int:
+    """Add `fun` to the process's host callbacks; its index for the custom call's
+    `backend_config = {index = <i> : ui64}`. Callbacks stay registered for the life of
+    the process (programs compiled with them may run any time)."""
+    _host_callbacks.append(fun)
+    return len(_host_callbacks) - 1
+
+
+def _parse_module(module_text: str) -> Any:
+    from jaxlib.mlir import ir
+    if not _mlir_context:
+        from jaxlib.mlir._mlir_libs import _jax_mlir_ext
+        from jaxlib.mlir.dialects import stablehlo
+        registry = ir.DialectRegistry()
+        _jax_mlir_ext.register_dialects(registry)
+        context = ir.Context()
+        context.append_dialect_registry(registry)
+        context.load_all_available_dialects()
+        stablehlo.register_dialect(context)
+        _mlir_context.append(context)
+    with _mlir_context[0]:
+        return ir.Module.parse(module_text)
 
 
 def serialize(executable: LoadedExecutable) -> bytes:

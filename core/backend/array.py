@@ -7,6 +7,7 @@ read-only like jax's.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Iterator
 
 import ml_dtypes
@@ -319,6 +320,42 @@ class ShardedArray(Array):
         self._gathered = None
 
 
+_object_new = object.__new__
+
+
+# Arrays placed on a device explicitly (`device_put(x, device)`), as jax's "committed"
+# arrays. An operation on arrays from several devices moves the uncommitted ones (made
+# on the default device: constants, `lnp.ones(3)`, ...) to the committed ones' device.
+# NOTE: id -> weak reference rather than an Array slot keeps the dispatch paths free of
+# it (it is read only when an operation's arguments disagree about their device), and
+# rather than a WeakSet because Arrays are unhashable, as in jax.
+_committed: dict[int, "weakref.ref[Array]"] = {}
+
+
+def commit(x: Array) -> Array:
+    """Mark `x` as placed on its device on purpose (see `is_committed`)."""
+    key = id(x)
+    _committed[key] = weakref.ref(x, lambda _, key=key: _committed.pop(key, None))
+    return x
+
+
+def is_committed(x: Array) -> bool:
+    """Whether `x` must stay where it is: put there explicitly, or on a non-default
+    device (which only explicit placement or computations on such arrays produce)."""
+    ref = _committed.get(id(x))
+    return (ref is not None and ref() is x) or x._device != default_device()
+
+
+def new_array(buf: Any, aval: AbstractArray, device: Device) -> Array:
+    """`Array._from_buffer` as a plain function (the dispatch paths call it per output)."""
+    self = _object_new(Array)
+    self._buf = buf
+    self.aval = aval
+    self._device = device
+    self._npy = None
+    return self
+
+
 def _array_from_pickle(value: np.ndarray, weak_type: bool) -> Array:
     return device_put_host(value, weak_type=weak_type)
 
@@ -345,21 +382,24 @@ _SCALAR_CACHE_SIZE = 4096
 _scalar_cache: dict[tuple[Any, ...], Array] = {}
 
 
-def scalar_to_device(value: Any, dtype: Any, weak_type: bool) -> Array:
-    """A 0-d device Array holding `value`, cached: eager code like `x * 2.0` reuses
-    the constant instead of paying a host-to-device transfer per call.
+def scalar_to_device(value: Any, dtype: Any, weak_type: bool,
+                     device: Device | None = None) -> Array:
+    """A 0-d Array holding `value` on `device` (default: the default device), cached:
+    eager code like `x * 2.0` reuses the constant instead of paying a host-to-device
+    transfer per call.
 
     Keyed by the value's bytes, so 0.0 and -0.0 (equal as Python keys) stay distinct.
     Arrays are immutable, so sharing one is safe; the cache is cleared when full.
     """
     host = np.asarray(value, dtype)
-    key = (host.dtype, weak_type, host.tobytes())
+    device = device or default_device()
+    key = (host.dtype, weak_type, host.tobytes(), device)
     cached = _scalar_cache.get(key)
     if cached is not None and not cached.is_deleted():
         return cached
     if len(_scalar_cache) >= _SCALAR_CACHE_SIZE:
         _scalar_cache.clear()
-    array = device_put_host(host, weak_type=weak_type)
+    array = device_put_host(host, device, weak_type=weak_type)
     # Tracing inlines such constants as IR literals; keeping the host value saves a read.
     host.setflags(write=False)
     array._npy = host

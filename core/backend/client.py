@@ -1,5 +1,10 @@
 """PJRT clients (created lazily, one per platform) and the device list.
 
+Platforms: 'cpu' always; 'cuda', 'rocm', 'tpu' (or any PJRT plugin) when its library
+is installed (`plugins.py` finds them without importing jax). `LAMINA_PLATFORMS`
+(`cuda,cpu`: priority order) chooses the default and restricts the others; unset, the
+default is the first accelerator present, else the CPU. 'gpu' names cuda or rocm.
+
 CPU device count: `LAMINA_NUM_CPU_DEVICES=N`, else jax's
 `XLA_FLAGS=--xla_force_host_platform_device_count=N`, else 1. A 1-device client makes
 single-device dispatch about 2x cheaper than a many-device one (JAXLIB_FACTS §3), so
@@ -11,12 +16,14 @@ import os
 import re
 import threading
 
-from lamina.backend import _jaxlib
+from lamina.backend import _jaxlib, plugins
 
 Device = _jaxlib.Device
 
 _clients: dict[str, _jaxlib.Client] = {}
-_lock = threading.Lock()
+# NOTE: re-entrant: choosing the default platform creates that platform's client.
+_lock = threading.RLock()
+_default_platform: list[str] = []
 # Set by `lamina.distributed.initialize` (before any client exists): the kwargs of
 # `_jaxlib.make_distributed_cpu_client` minus the device count.
 _distributed: dict[str, object] = {}
@@ -56,40 +63,149 @@ def num_cpu_devices() -> int:
 
 
 def get_client(platform: str = "cpu") -> _jaxlib.Client:
+    """The client of `platform` ('cpu', 'cuda', 'rocm', 'tpu', 'gpu' or a plugin name),
+    created on first use; raises RuntimeError naming what was searched and the fix when
+    the platform cannot be loaded or is excluded by LAMINA_PLATFORMS."""
     client = _clients.get(platform)
     if client is not None:
         return client
     with _lock:
         if platform not in _clients:
-            if platform != "cpu":
-                raise RuntimeError(f"backend {platform!r} is not available; available backends: ['cpu']")
-            if _distributed:
-                _clients[platform] = _jaxlib.make_distributed_cpu_client(
-                    num_cpu_devices(), **_distributed)  # type: ignore[arg-type]
-            else:
-                _clients[platform] = _jaxlib.make_cpu_client(num_cpu_devices())
+            name = platform if platform == "cpu" else _canonical_platform(platform)
+            if name not in _clients:
+                _clients[name] = _make_cpu_client() if name == "cpu" else _make_plugin_client(name)
+            _clients[platform] = _clients[name]
         return _clients[platform]
 
 
+def _make_cpu_client() -> _jaxlib.Client:
+    if _distributed:
+        return _jaxlib.make_distributed_cpu_client(
+            num_cpu_devices(), **_distributed)  # type: ignore[arg-type]
+    return _jaxlib.make_cpu_client(num_cpu_devices())
+
+
+def _canonical_platform(platform: str) -> str:
+    """'gpu' -> the cuda or rocm platform that is loaded or installed; other names as is."""
+    if not isinstance(platform, str):
+        raise TypeError(f"backend must be a platform name such as 'cpu' or 'cuda', got "
+                        f"{type(platform).__name__}: {platform!r}")
+    members = plugins.ALIASES.get(platform.lower())
+    if members is None:
+        return platform.lower()
+    for name in members:
+        if name in _clients:
+            return name
+    requested = plugins.requested_platforms()
+    for name in members:
+        if (requested is None or name in requested) and plugins.find_plugins(name):
+            return name
+    return members[0]  # (fails below with the CUDA message)
+
+
+def _make_plugin_client(name: str) -> _jaxlib.Client:
+    requested = plugins.requested_platforms()
+    if requested is not None and name not in requested and not (
+            name in plugins.GPU_PLATFORMS and "gpu" in requested):
+        raise RuntimeError(
+            f"backend {name!r} is not available: LAMINA_PLATFORMS="
+            f"{os.environ['LAMINA_PLATFORMS']!r} does not list it; add it there "
+            f"(e.g. LAMINA_PLATFORMS={','.join([*requested, name])}) or unset LAMINA_PLATFORMS")
+    found = plugins.find_plugins(name) or plugins.find_plugins(name, thorough=True)
+    if not found:
+        where = "\n  ".join(plugins.searched(name))
+        raise RuntimeError(
+            f"backend {name!r} is not available: no PJRT plugin library for {name!r} was "
+            f"found. Searched:\n  {where}\nFix: {plugins.install_hint(name)}; or run on "
+            "the CPU (LAMINA_PLATFORMS=cpu).")
+    plugin = found[0]
+    if name == "cuda":
+        plugins.preload_nvidia_libraries()
+    try:
+        _jaxlib.load_plugin(plugin.name, plugin.library_path)
+        options = plugins.client_options(plugin, _jaxlib.gpu_plugin_options)
+        coordination = None
+        if _distributed:
+            options.update(node_id=_distributed["process_id"],
+                           num_nodes=_distributed["num_processes"])
+            coordination = _distributed["coordination"]
+        client = _jaxlib.make_plugin_client(plugin.name, options, coordination)
+    except (_jaxlib.JaxRuntimeError, ValueError) as e:
+        raise RuntimeError(
+            f"backend {name!r} failed to start from the PJRT plugin {plugin.library_path} "
+            f"(found through {plugin.source}): {e}\nFix: check that the driver is "
+            "installed and the devices are visible to this process, and that the plugin "
+            f"matches jaxlib {_jaxlib.jaxlib_version()} (to reinstall: "
+            f"{plugins.install_hint(name)}); or run on the CPU (LAMINA_PLATFORMS=cpu)."
+            ) from None
+    if not client.devices():
+        raise RuntimeError(f"backend {name!r} (PJRT plugin {plugin.library_path}) started but "
+                           "has no devices; check the drivers or LAMINA_VISIBLE_DEVICES, or "
+                           "run on the CPU (LAMINA_PLATFORMS=cpu)")
+    return client
+
+
+def default_platform() -> str:
+    """lamina's name of the default platform: the first of LAMINA_PLATFORMS, else the
+    first accelerator installed and present (tpu, cuda, rocm, other plugins), else
+    'cpu'. Chosen once; the chosen platform's client is started (except the CPU's)."""
+    if _default_platform:
+        return _default_platform[0]
+    with _lock:
+        if not _default_platform:
+            requested = plugins.requested_platforms()
+            if requested is not None:
+                name = _canonical_platform(requested[0])
+                if name != "cpu":
+                    try:
+                        get_client(name)
+                    except RuntimeError as e:
+                        raise RuntimeError(
+                            f"LAMINA_PLATFORMS={os.environ['LAMINA_PLATFORMS']!r} makes "
+                            f"{requested[0]!r} the default backend, but {e}") from None
+            else:
+                name = "cpu"
+                for candidate in plugins.default_candidates(plugins.find_plugins()):
+                    # NOTE: as jax, an installed plugin whose hardware is present but
+                    # which fails to start is an error (with the fix), not a silent CPU run.
+                    get_client(candidate)
+                    name = candidate
+                    break
+            _default_platform.append(name)
+    return _default_platform[0]
+
+
 def default_backend() -> str:
-    """The platform name of the default backend (`'cpu'`)."""
-    return "cpu"
+    """The platform name of the default backend, as `jax.default_backend()` (`'cpu'`;
+    on a GPU what its client reports, as in jax).
+
+    >>> import lamina
+    >>> lamina.default_backend() in ('cpu', 'gpu', 'cuda', 'rocm', 'tpu')
+    True
+    """
+    name = default_platform()
+    return "cpu" if name == "cpu" else get_client(name).platform
 
 
 def devices(backend: str | None = None) -> list[Device]:
-    """All devices of `backend` (default: the default backend), like `jax.devices()`.
+    """All devices of `backend` (default: the default backend), like `jax.devices()`:
+    `lamina.devices("cuda")` (or `"gpu"`) starts the CUDA plugin if it is not running.
 
     After `lamina.distributed.initialize` this is every process's devices; their ids
     come from the runtime (not 0..N-1).
+
+    >>> import lamina
+    >>> lamina.devices("cpu")[0].platform
+    'cpu'
     """
-    return list(get_client(backend or default_backend()).devices())
+    return list(get_client(backend or default_platform()).devices())
 
 
 def local_devices(process_index: int | None = None, backend: str | None = None
                   ) -> list[Device]:
     """The devices of this process (or of process `process_index`), like
     `jax.local_devices()`."""
-    client = get_client(backend or default_backend())
+    client = get_client(backend or default_platform())
     if process_index is None:
         return list(client.local_devices())
     return [d for d in client.devices() if d.process_index == process_index]
@@ -97,7 +213,7 @@ def local_devices(process_index: int | None = None, backend: str | None = None
 
 def process_index(backend: str | None = None) -> int:
     """This process's index among the processes of a multi-process run (0 alone)."""
-    return get_client(backend or default_backend()).process_index()
+    return get_client(backend or default_platform()).process_index()
 
 
 def process_count(backend: str | None = None) -> int:
@@ -122,6 +238,8 @@ _default_device: list[Device] = []
 
 
 def default_device() -> Device:
+    """Where new arrays and computations without array arguments go: the first local
+    device of the default backend (`default_platform`)."""
     if not _default_device:
         _default_device.append(local_devices()[0])
     return _default_device[0]

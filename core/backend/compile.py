@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from lamina.backend import _jaxlib, persistent_cache
+from lamina.backend.array import new_array as _new_array
 from lamina.backend.client import Device, is_local
 from lamina.errors import DeletedArrayError
 from lamina.ir import AbstractArray
@@ -23,10 +24,17 @@ def compile_module(module_text: str, device: Device) -> Any:
     exe = _compile_cache.get(key)
     if exe is None:
         client = device.client
-        options = _jaxlib.compile_options()
-        disk_key = persistent_cache.entry_key(module_text, "replicas=1,partitions=1", device)
-        exe = persistent_cache.load(
-            disk_key, lambda blob: _jaxlib.deserialize(client, blob, [device], options))
+        # NOTE (issue 5): pin the device; the default assignment is device 0, which made
+        # eager ops on Arrays committed to another device (a pmap output's shard) fail.
+        # The disk key names the device too: an entry holds its device assignment.
+        options = _jaxlib.compile_options(device_assignment=[[device.id]])
+        # NOTE: a program calling Python holds this process's callbacks: not on disk.
+        disk_key = exe = None
+        if not _jaxlib.has_host_callbacks(module_text):
+            disk_key = persistent_cache.entry_key(
+                module_text, f"replicas=1,partitions=1,device={device.id}", device)
+            exe = persistent_cache.load(
+                disk_key, lambda blob: _jaxlib.deserialize(client, blob, [device], options))
         if exe is None:
             try:
                 exe = _jaxlib.compile(client, module_text, [device], options)
@@ -34,16 +42,23 @@ def compile_module(module_text: str, device: Device) -> Any:
                 raise RuntimeError(f"XLA failed to compile a lamina program (a lamina bug; "
                                    f"please report it):\n{e}\n--- module ---\n{module_text}"
                                    ) from None
-            persistent_cache.store(disk_key, _jaxlib.serialize(exe))
+            if disk_key:
+                persistent_cache.store(disk_key, _jaxlib.serialize(exe))
         _compile_cache[key] = exe
     return exe
 
 
 class Executable:
-    """A compiled single-device program taking and returning lamina Arrays."""
+    """A compiled single-device program taking and returning lamina Arrays.
+
+    `exe(args)` checks every argument; `exe.call_matched(args)` is the dispatch fast
+    path for callers that looked the executable up by exactly the arguments' types and
+    device (the eager op cache, `jit`'s per-signature cache): it only checks that no
+    buffer was deleted, and defers to the checked call (for its error) if one was.
+    """
 
     __slots__ = ("loaded", "in_avals", "out_avals", "device", "donated", "_launch",
-                 "_in_types")
+                 "_in_types", "_single_out")
 
     def __init__(self, loaded: Any, in_avals: Sequence[AbstractArray],
                  out_avals: Sequence[AbstractArray], device: Device,
@@ -56,9 +71,10 @@ class Executable:
         self._launch = _jaxlib.make_launcher(
             loaded, [_jaxlib.result_handler(a, device) for a in out_avals])
         self._in_types = [(a.shape, a.dtype) for a in in_avals]
+        # The type of the only output (None for several): the dispatch paths' shortcut.
+        self._single_out = self.out_avals[0] if len(self.out_avals) == 1 else None
 
     def __call__(self, args: Sequence[Any]) -> list[Any]:
-        from lamina.backend.array import Array
         if len(args) != len(self._in_types):
             raise TypeError(f"compiled program expects {len(self._in_types)} arguments, got {len(args)}")
         device = self.device
@@ -79,9 +95,24 @@ class Executable:
                 raise DeletedArrayError(f"argument {i} ({aval.str_short()}) was deleted or "
                                         "donated to an earlier call and cannot be used again")
             bufs.append(buf)
-        outs = self._launch(bufs)
-        from_buffer = Array._from_buffer
-        return [from_buffer(b, aval, device) for b, aval in zip(outs, self.out_avals)]
+        return self._wrap(self._launch(bufs))
+
+    def call_matched(self, args: Sequence[Any]) -> list[Any]:
+        """`self(args)` for arguments already known to have this program's input types
+        and to live on its device."""
+        bufs = []
+        for a in args:
+            buf = a._buf
+            if buf is None or buf.is_deleted():
+                return self(args)  # raises DeletedArrayError, naming the argument
+            bufs.append(buf)
+        return self._wrap(self._launch(bufs))
+
+    def _wrap(self, outs: list[Any]) -> list[Any]:
+        device = self.device
+        if self._single_out is not None:
+            return [_new_array(outs[0], self._single_out, device)]
+        return [_new_array(b, aval, device) for b, aval in zip(outs, self.out_avals)]
 
     def cost_analysis(self) -> dict[str, float]:
         return dict(self.loaded.cost_analysis())
@@ -95,19 +126,44 @@ _replicated_cache: dict[tuple[str, tuple[int, ...]], Any] = {}
 
 def compile_replicated(module_text: str, devices: Sequence[Device]) -> Any:
     """Compile a replica-style module (`mhlo.num_replicas = len(devices)`, replica k on
-    `devices[k]`), or fetch it from the in-process cache."""
+    `devices[k]`), or fetch it from the in-process cache, or from the persistent cache
+    on disk (keyed by the text, the replica count and the device assignment)."""
     key = (module_text, tuple(d.id for d in devices))
     exe = _replicated_cache.get(key)
     if exe is None:
+        ids = [d.id for d in devices]
         options = _jaxlib.compile_options(num_replicas=len(devices), num_partitions=1,
-                                          device_assignment=[[d.id] for d in devices])
-        try:
-            exe = _jaxlib.compile(devices[0].client, module_text, devices, options)
-        except _jaxlib.JaxRuntimeError as e:
-            raise RuntimeError(f"XLA failed to compile a lamina program (a lamina bug; "
-                               f"please report it):\n{e}\n--- module ---\n{module_text}"
-                               ) from None
+                                          device_assignment=[[i] for i in ids])
+        exe = _load_or_compile(module_text, devices, options,
+                               f"replicas={len(ids)},partitions=1,assignment={ids}",
+                               "XLA failed to compile a lamina program (a lamina bug; "
+                               "please report it)")
         _replicated_cache[key] = exe
+    return exe
+
+
+def _load_or_compile(module_text: str, devices: Sequence[Device], options: Any,
+                     options_key: str, failure: str) -> Any:
+    """A multi-device executable from the persistent cache, else compiled (and stored).
+
+    NOTE: programs spanning several processes skip the disk cache: each process would
+    load its own copy of an executable whose collectives are set up across processes,
+    a case not checked against jaxlib.
+    """
+    client = devices[0].client
+    disk_key = None
+    if all(is_local(d) for d in devices) and not _jaxlib.has_host_callbacks(module_text):
+        disk_key = persistent_cache.entry_key(module_text, options_key, devices[0])
+        exe = persistent_cache.load(
+            disk_key, lambda blob: _jaxlib.deserialize(client, blob, devices, options))
+        if exe is not None:
+            return exe
+    try:
+        exe = _jaxlib.compile(client, module_text, devices, options)
+    except _jaxlib.JaxRuntimeError as e:
+        raise RuntimeError(f"{failure}:\n{e}\n--- module ---\n{module_text}") from None
+    if disk_key is not None:
+        persistent_cache.store(disk_key, _jaxlib.serialize(exe))
     return exe
 
 
@@ -172,19 +228,21 @@ _partitioned_cache: dict[tuple[Any, ...], Any] = {}
 def compile_partitioned(module_text: str, devices: Sequence[Device],
                         propagate_to_outputs: Sequence[bool]) -> Any:
     """Compile an SPMD module (`mhlo.num_partitions = len(devices)`, partition k on
-    `devices[k]`) with XLA's Shardy partitioner, or fetch it from the in-process cache."""
+    `devices[k]`) with XLA's Shardy partitioner, or fetch it from the in-process cache,
+    or from the persistent cache on disk."""
     key = (module_text, tuple(d.id for d in devices), tuple(propagate_to_outputs))
     exe = _partitioned_cache.get(key)
     if exe is None:
+        ids = [d.id for d in devices]
         options = _jaxlib.compile_options(
             num_replicas=1, num_partitions=len(devices),
-            device_assignment=[[d.id for d in devices]], spmd=True,
+            device_assignment=[ids], spmd=True,
             propagate_to_outputs=propagate_to_outputs)
-        try:
-            exe = _jaxlib.compile(devices[0].client, module_text, devices, options)
-        except _jaxlib.JaxRuntimeError as e:
-            raise RuntimeError(f"XLA failed to compile a sharded lamina program:\n{e}\n"
-                               f"--- module ---\n{module_text}") from None
+        propagate = "".join("1" if p else "0" for p in propagate_to_outputs)
+        exe = _load_or_compile(module_text, devices, options,
+                               f"replicas=1,partitions={len(ids)},assignment={ids},"
+                               f"spmd=shardy,propagate_to_outputs={propagate}",
+                               "XLA failed to compile a sharded lamina program")
         _partitioned_cache[key] = exe
     return exe
 

@@ -2,8 +2,9 @@
 
 On by default (jax has it off): `$LAMINA_CACHE_DIR`, default `~/.cache/lamina`;
 `LAMINA_CACHE_DIR=off` disables it. An entry is keyed by a SHA-256 of everything that
-determines the executable: the StableHLO text, the compile options, the jaxlib
-version, the platform and device kind, and this host's CPU feature flags (XLA:CPU code
+determines the executable: the StableHLO text, the compile options (with the device
+assignment of multi-device programs), the jaxlib version, the platform and device kind
+(and an accelerator's runtime version), and this host's CPU feature flags (XLA:CPU code
 uses the host's vector extensions, so an entry from another CPU must not be loaded).
 
 Entries are written atomically (a temporary file, then `os.replace`) and carry a
@@ -50,11 +51,20 @@ def _host_fingerprint() -> str:
 
 
 def entry_key(module_text: str, options_key: str, device: Any) -> str:
+    """The entry's name: a SHA-256 of everything the executable depends on.
+
+    `options_key` spells out the compile options (replicas, partitions, device
+    assignment, partitioner settings); `device` gives the platform, device kind and,
+    on accelerators, the runtime version (e.g. CUDA's), whose compiled code differs.
+    """
     import jaxlib
     h = hashlib.sha256()
-    for part in (_MAGIC.decode(), jaxlib.__version__, device.platform,
-                 getattr(device, "device_kind", ""), _host_fingerprint(), options_key,
-                 module_text):
+    parts = [_MAGIC.decode(), jaxlib.__version__, device.platform,
+             getattr(device, "device_kind", ""), _host_fingerprint(), options_key,
+             module_text]
+    if device.platform != "cpu":  # (CPU keys stay as they were)
+        parts.append(str(getattr(device.client, "platform_version", "")))
+    for part in parts:
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()

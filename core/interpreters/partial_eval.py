@@ -181,14 +181,18 @@ def eval_program(program: Program, consts: Sequence[Any], args: Sequence[Any]) -
     return [read(a) for a in program.outvars]
 
 
+# Primitives run for their effect (lamina.debug.callback): never dropped by `dce`.
+effectful_primitives: set[Primitive] = set()
+
+
 def dce(program: Program, used_outputs: Sequence[bool] | None = None) -> Program:
-    """Drop equations whose outputs nothing uses (all lamina primitives are pure)."""
+    """Drop equations whose outputs nothing uses, except `effectful_primitives`."""
     outvars = program.outvars if used_outputs is None else [
         v for v, u in zip(program.outvars, used_outputs) if u]
     live = {v.id for v in outvars if isinstance(v, Var)}
     kept = []
     for eqn in reversed(program.eqns):
-        if any(v.id in live for v in eqn.outvars):
+        if eqn.primitive in effectful_primitives or any(v.id in live for v in eqn.outvars):
             kept.append(eqn)
             live.update(a.id for a in eqn.invars if isinstance(a, Var))
     kept.reverse()

@@ -16,6 +16,7 @@ from lamina.interpreters import ad, batching, eval as eval_interp, lowering, par
 from lamina.ir import AbstractArray, Primitive, Program, set_current_trace, typecheck
 
 jit_p = Primitive("jit", multiple_results=True)
+_flags = config._values
 
 
 @jit_p.def_abstract_eval
@@ -41,7 +42,7 @@ _jit_executables: dict[tuple[Any, ...], Executable] = {}
 
 
 def jit_impl(*arrays: Any, program: Program, name: str, donated: tuple[bool, ...]) -> list[Any]:
-    device = eval_interp.common_device(arrays, jit_p)
+    device, arrays = eval_interp.common_device(arrays, jit_p)
     avals = tuple(a.aval for a in arrays)
     key = (program, avals, donated, device.id)
     exe = _jit_executables.get(key)
@@ -52,7 +53,11 @@ def jit_impl(*arrays: Any, program: Program, name: str, donated: tuple[bool, ...
         exe = Executable(compile_module(text, device), avals, program.out_avals, device,
                          donated)
         _jit_executables[key] = exe
-    return exe(arrays)
+    outs = exe(arrays)
+    if _flags["debug_nans"]:
+        from lamina._debug_nans import check_jit
+        check_jit(name, outs, lambda: pe.eval_program(program, [], arrays))
+    return outs
 
 
 eval_interp.impl_rules[jit_p] = jit_impl

@@ -18,8 +18,10 @@ Array([0.        , 0.16666667, 0.33333334, 0.5       ], dtype=float32)
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
-from typing import Any, Hashable, Sequence
+from typing import Any, Hashable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -52,9 +54,44 @@ def _canonical_axis(api: str, axis: int, ndim: int, what: str) -> int:
     return axis % ndim
 
 
-def _reject_groups(api: str, axis_index_groups: Any) -> None:
-    if axis_index_groups is not None:
-        raise NotImplementedError(f"{api}: axis_index_groups is not supported by lamina yet")
+def _index_groups(api: str, axis_index_groups: Any, size: int, axis_name: Any,
+                  even: bool) -> tuple[tuple[int, ...], ...] | None:
+    """`axis_index_groups` canonicalised to a tuple of tuples (hashable, for params) and
+    checked: the groups partition the indices `0..size-1` of the axis; `even`: all groups
+    have the same size (what gathers and scatters need)."""
+    if axis_index_groups is None:
+        return None
+    try:
+        groups = tuple(tuple(int(i) for i in g) for g in axis_index_groups)
+    except (TypeError, ValueError):
+        raise TypeError(f"{api}: axis_index_groups must be a list of lists of axis indices, "
+                        f"e.g. [[0, 1], [2, 3]], got {axis_index_groups!r}") from None
+    flat = [i for g in groups for i in g]
+    if not groups or sorted(flat) != list(range(len(flat))):
+        # jax's own check, with its message
+        raise ValueError(f"{api}: axis_index_groups must cover all indices exactly once, got "
+                         f"{axis_index_groups!r}")
+    if len(flat) != size:
+        raise ValueError(f"{api}: axis_index_groups {axis_index_groups!r} cover {len(flat)} "
+                         f"indices, but axis {axis_name!r} has size {size}; they must cover "
+                         f"0..{size - 1} exactly once")
+    if even and len({len(g) for g in groups}) != 1:
+        raise ValueError(f"{api}: the groups of axis_index_groups must all have the same size, "
+                         f"got {axis_index_groups!r}")
+    return groups
+
+
+def _group_size(size: int, groups: tuple[tuple[int, ...], ...] | None) -> int:
+    # NOTE: as jax, the size of the first group (pmean divides by it even when the
+    # groups are uneven).
+    return size if groups is None else len(groups[0])
+
+
+def _no_groups_under_vmap(api: str, groups: Any, message: str) -> None:
+    if groups is not None:
+        raise NotImplementedError(f"{api}: {message} (axis_index_groups={groups!r}); lamina "
+                                  "follows jax here. Use pmap, or write the grouping with "
+                                  "reshapes of the batch")
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -66,23 +103,84 @@ def _shape(x: Any) -> tuple[int, ...]:
 # --------------------------------------------------------------------------------------
 
 
-def _pmap_axis(names: Sequence[Any], op: str) -> int:
-    """The pmap axis size for a collective over `names` (one pmap axis: no nesting)."""
+class ReplicaLayout(NamedTuple):
+    """How the replicas of the program being lowered split into pmap axes.
+
+    `total` replicas; replica r's index along pmap axis `name` is `(r // stride) % size`
+    for `(name, size, stride)` in `axes` (outermost first); `remaining` replicas share each
+    index of the innermost axis so far (a pmap nested inside gets `remaining / its size`
+    as its stride). One pmap of N devices is `ReplicaLayout(N, 1, (('i', N, 1),))`; a jit
+    whose body calls pmap starts from `ReplicaLayout(R, R, ())`.
+    """
+
+    total: int
+    remaining: int
+    axes: tuple[tuple[Any, int, int], ...]
+
+    def nest(self, name: Any, size: int, op: str) -> "ReplicaLayout":
+        if self.remaining % size:
+            raise NotImplementedError(
+                f"{op}: a pmap of size {size} cannot run inside a program over "
+                f"{self.total} replicas whose enclosing axes leave {self.remaining} per "
+                "index; nested or sibling pmaps inside one jit/pmap must have sizes that "
+                "divide each other")
+        stride = self.remaining // size
+        return ReplicaLayout(self.total, stride, (*self.axes, (name, size, stride)))
+
+
+_replica_layout: contextvars.ContextVar[ReplicaLayout | None] = contextvars.ContextVar(
+    "lamina_replica_layout", default=None)
+
+
+@contextlib.contextmanager
+def replica_layout(layout: ReplicaLayout) -> Iterator[ReplicaLayout]:
+    """Lower the program of a replica-style module with this layout in scope."""
+    token = _replica_layout.set(layout)
+    try:
+        yield layout
+    finally:
+        _replica_layout.reset(token)
+
+
+def current_replica_layout() -> ReplicaLayout | None:
+    return _replica_layout.get()
+
+
+def _replica_axes(names: Sequence[Any], op: str) -> tuple[int, list[tuple[int, int]]]:
+    """(total replicas, (size, stride) per name) for a collective over pmap axes."""
     frames = [axis_env.lookup(n, op) for n in names]
-    if len(frames) != 1 or frames[0].kind != "pmap":
+    if not all(f.kind == "pmap" for f in frames):
         raise NotImplementedError(
             f"{op} over axes {tuple(names)!r} cannot be lowered: lamina lowers collectives "
-            "over one pmap axis or over the mesh axes of a shard_map (an axis of a vmap "
-            "inside jit is batched away first, and nested pmap is not supported yet)")
-    return frames[0].size
+            "over pmap axes or over the mesh axes of a shard_map, not a mix of both (an "
+            "axis of a vmap inside jit is batched away first)")
+    layout = _replica_layout.get()
+    if layout is None:  # lowered outside a pmap's module: one axis over every replica
+        if len(frames) != 1:
+            raise NotImplementedError(f"{op} over axes {tuple(names)!r} outside a pmap")
+        return frames[0].size, [(frames[0].size, 1)]
+    found = {name: (size, stride) for name, size, stride in layout.axes}
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise NotImplementedError(f"{op}: axis {missing[0]!r} is not a pmap axis of the "
+                                  "program being lowered (a lamina bug if seen)")
+    return layout.total, [found[n] for n in names]
 
 
-def _mesh_of(names: Sequence[Any], op: str) -> Any:
-    """The mesh when every axis in `names` is a mesh axis of the enclosing shard_map."""
-    frames = [axis_env.lookup(n, op) for n in names]
-    if frames and all(f.kind == "mesh" for f in frames):
-        return frames[0].mesh
-    return None
+def _replica_groups_of(names: Sequence[Any], op: str) -> np.ndarray:
+    """Replica ids grouped by the pmap axes `names`: row g lists the replicas that differ
+    only along `names`, ordered by their (row-major, in `names` order) index along them."""
+    total, axes = _replica_axes(names, op)
+    r = np.arange(total)
+    index = np.zeros(total, np.int64)
+    base = r.copy()
+    for size, stride in axes:
+        digit = (r // stride) % size
+        index = index * size + digit
+        base -= digit * stride
+    rows = [r[base == b][np.argsort(index[base == b], kind="stable")]
+            for b in np.unique(base)]
+    return np.stack(rows)
 
 
 def _partition_groups(mesh: Any, names: Sequence[Any]) -> np.ndarray:
@@ -94,28 +192,50 @@ def _partition_groups(mesh: Any, names: Sequence[Any]) -> np.ndarray:
     return ids.reshape(-1, int(np.prod([mesh.devices.shape[i] for i in order], dtype=int)))
 
 
+def _mesh_of(names: Sequence[Any], op: str) -> Any:
+    """The mesh when every axis in `names` is a mesh axis of the enclosing shard_map."""
+    frames = [axis_env.lookup(n, op) for n in names]
+    if frames and all(f.kind == "mesh" for f in frames):
+        return frames[0].mesh
+    return None
+
+
+def _device_groups(names: Sequence[Any], op: str,
+                   groups: tuple[tuple[int, ...], ...] | None = None
+                   ) -> tuple[list[list[int]], Any]:
+    """(the device groups of a collective over `names`, the mesh or None): replica ids
+    under pmap, partition ids inside a shard_map; `groups` (axis_index_groups) split
+    each group further, as jax: `[[row[i] for i in g] for row in rows for g in groups]`."""
+    mesh = _mesh_of(names, op)
+    rows = _replica_groups_of(names, op) if mesh is None else _partition_groups(mesh, names)
+    if groups is None:
+        return rows.tolist(), mesh
+    return [[int(row[i]) for i in g] for row in rows for g in groups], mesh
+
+
 _channel_ids = itertools.count(1)
 
 
-def _collective_attrs(names: Sequence[Any], op: str, global_ids: bool = True
+def _groups_attr(device_groups: list[list[int]]) -> str:
+    # NOTE: uneven groups (psum with axis_index_groups of different sizes) are padded
+    # with -1, as jax emits them.
+    width = max(len(g) for g in device_groups)
+    return lowering.dense_i64([g + [-1] * (width - len(g)) for g in device_groups])
+
+
+def _collective_attrs(names: Sequence[Any], op: str, global_ids: bool = True,
+                      groups: tuple[tuple[int, ...], ...] | None = None
                       ) -> tuple[int, dict[str, str]]:
     """(group size, the replica-group attributes) of a collective over `names`: replicas
     of a pmap, or partitions (with a channel, as jax emits) inside a shard_map."""
-    mesh = _mesh_of(names, op)
-    if mesh is None:
-        size = _pmap_axis(names, op)
-        return size, {"replica_groups": _replica_groups(size)}
-    groups = _partition_groups(mesh, names)
-    attrs = {"replica_groups": lowering.dense_i64(groups.tolist()),
-             "channel_handle": f"#stablehlo.channel_handle<handle = {next(_channel_ids)}, "
-                               "type = 1>"}
-    if global_ids:
-        attrs["use_global_device_ids"] = "unit"
-    return groups.shape[1], attrs
-
-
-def _replica_groups(size: int) -> str:
-    return lowering.dense_i64([list(range(size))])
+    device_groups, mesh = _device_groups(names, op, groups)
+    attrs = {"replica_groups": _groups_attr(device_groups)}
+    if mesh is not None:
+        attrs["channel_handle"] = (f"#stablehlo.channel_handle<handle = {next(_channel_ids)}, "
+                                   "type = 1>")
+        if global_ids:
+            attrs["use_global_device_ids"] = "unit"
+    return len(device_groups[0]), attrs
 
 
 def _reducer_region(ctx: lowering.RuleContext, dtype: np.dtype, op: str) -> str:
@@ -135,7 +255,11 @@ _REDUCER_OPS = {psum_p: "stablehlo.add", pmax_p: "stablehlo.maximum",
                 pmin_p: "stablehlo.minimum"}
 
 
-def _allreduce_abstract_eval(x: AbstractArray, *, axes: tuple[Any, ...]) -> AbstractArray:
+Groups = tuple[tuple[int, ...], ...] | None  # canonical axis_index_groups
+
+
+def _allreduce_abstract_eval(x: AbstractArray, *, axes: tuple[Any, ...],
+                             axis_index_groups: Groups) -> AbstractArray:
     return x
 
 
@@ -144,8 +268,9 @@ for _p in _REDUCER_OPS:
 
 
 def _allreduce_lowering(prim: Primitive) -> Any:
-    def rule(ctx: lowering.RuleContext, x: str, *, axes: tuple[Any, ...]) -> str:
-        _, attrs = _collective_attrs(axes, prim.name)
+    def rule(ctx: lowering.RuleContext, x: str, *, axes: tuple[Any, ...],
+             axis_index_groups: Groups) -> str:
+        _, attrs = _collective_attrs(axes, prim.name, groups=axis_index_groups)
         region = _reducer_region(ctx, ctx.avals_in[0].dtype, _REDUCER_OPS[prim])
         return ctx.op("stablehlo.all_reduce", [x], ctx.aval_out, attrs, regions=[region])
     return rule
@@ -155,27 +280,30 @@ for _p in _REDUCER_OPS:
     lowering.register_lowering(_p, _allreduce_lowering(_p))
 
 
-def _psum_transpose(ct: Any, x: Any, *, axes: tuple[Any, ...]) -> list[Any]:
+def _psum_transpose(ct: Any, x: Any, *, axes: tuple[Any, ...],
+                    axis_index_groups: Groups) -> list[Any]:
     # jax's convention: psum is psum + broadcast, so its transpose sums again.
-    return [psum_p.bind(ad.instantiate_zeros(ct), axes=axes)]
+    return [psum_p.bind(ad.instantiate_zeros(ct), axes=axes,
+                        axis_index_groups=axis_index_groups)]
 
 
 ad.deflinear(psum_p, _psum_transpose)
 
 
 def _pextremum_jvp(prim: Primitive) -> Any:
-    def rule(primals: Sequence[Any], tangents: Sequence[Any], *, axes: tuple[Any, ...]
-             ) -> tuple[Any, Any]:
+    def rule(primals: Sequence[Any], tangents: Sequence[Any], *, axes: tuple[Any, ...],
+             axis_index_groups: Groups) -> tuple[Any, Any]:
         from lamina.lax import elementwise as ew
         (x,), (t,) = primals, tangents
-        y = prim.bind(x, axes=axes)
+        params = dict(axes=axes, axis_index_groups=axis_index_groups)
+        y = prim.bind(x, **params)
         if isinstance(t, ad.Zero):
             return y, ad.Zero.like(y)
         # Share the tangent equally among the devices attaining the extremum (as
-        # lax.reduce_max does among tied elements).
+        # lax.reduce_max does among tied elements). NOTE: jax 0.10.2 has no rule here.
         mask = ew.convert_element_type(ew.eq(x, y), shaped_abstractify(t).dtype)
-        count = psum_p.bind(mask, axes=axes)
-        return y, ew.div(psum_p.bind(ew.mul(t, mask), axes=axes), count)
+        count = psum_p.bind(mask, **params)
+        return y, ew.div(psum_p.bind(ew.mul(t, mask), **params), count)
     return rule
 
 
@@ -185,11 +313,13 @@ for _p in (pmax_p, pmin_p):
 
 def _allreduce_batcher(prim: Primitive) -> Any:
     def rule(frame_name: Any, frame_size: int, args: Sequence[Any], dims: Sequence[Any], *,
-             axes: tuple[Any, ...]) -> tuple[Any, Any]:
+             axes: tuple[Any, ...], axis_index_groups: Groups) -> tuple[Any, Any]:
         from lamina.lax import elementwise as ew, reductions as red
         (x,), (d,) = args, dims
         if frame_name is None or frame_name not in axes:
-            return prim.bind(x, axes=axes), d
+            return prim.bind(x, axes=axes, axis_index_groups=axis_index_groups), d
+        _no_groups_under_vmap(prim.name, axis_index_groups,
+                              "axis_index_groups not supported in vmap collectives")
         rest = tuple(a for a in axes if a != frame_name)
         if d is not_mapped:
             out = ew.mul(x, np.asarray(frame_size, shaped_abstractify(x).dtype)) \
@@ -198,7 +328,7 @@ def _allreduce_batcher(prim: Primitive) -> Any:
             reduce = {psum_p: red.reduce_sum, pmax_p: red.reduce_max,
                       pmin_p: red.reduce_min}[prim]
             out = reduce(x, (d,))
-        return (prim.bind(out, axes=rest) if rest else out), not_mapped
+        return (prim.bind(out, axes=rest, axis_index_groups=None) if rest else out), not_mapped
     return rule
 
 
@@ -208,19 +338,19 @@ for _p in _REDUCER_OPS:
 
 def _bind_allreduce(prim: Primitive, api: str, x: Any, axis_name: Any,
                     axis_index_groups: Any) -> Any:
-    _reject_groups(api, axis_index_groups)
     names = _names(axis_name)
     size = _axis_size(names, api)
+    groups = _index_groups(api, axis_index_groups, size, axis_name, even=False)
 
     def bind(leaf: Any) -> Any:
         if dtypes.is_python_scalar(leaf) and not isinstance(leaf, bool):
             # A constant is the same on every device (jax folds this case too).
-            return leaf * size if prim is psum_p else leaf
+            return leaf * _group_size(size, groups) if prim is psum_p else leaf
         aval = shaped_abstractify(leaf)
         if prim is psum_p and aval.dtype == np.bool_:
             from lamina.lax.elementwise import convert_element_type
             leaf = convert_element_type(leaf, dtypes.canonicalize_dtype(np.int64))
-        return prim.bind(leaf, axes=names)
+        return prim.bind(leaf, axes=names, axis_index_groups=groups)
 
     return tree_util.tree_map(bind, x)
 
@@ -230,6 +360,8 @@ def psum(x: Any, axis_name: AxisName, *, axis_index_groups: Any = None) -> Any:
 
     Booleans are summed as integers. Under `pmap` this is an all-reduce over the
     devices; under `vmap(..., axis_name=...)` a sum over the batch.
+    `axis_index_groups` (pmap only, as in jax): a partition of the axis indices, e.g.
+    `[[0, 1], [2, 3]]`; each group is summed separately.
 
     >>> import lamina, lamina.numpy as lnp
     >>> lamina.vmap(lambda x: lamina.lax.psum(x, 'i'), axis_name='i')(lnp.arange(4))
@@ -247,7 +379,9 @@ def pmean(x: Any, axis_name: AxisName, *, axis_index_groups: Any = None) -> Any:
     """
     from lamina.numpy import true_divide
     total = psum(x, axis_name, axis_index_groups=axis_index_groups)
-    n = _axis_size(_names(axis_name), "pmean")
+    # (psum checked the groups)
+    n = (_axis_size(_names(axis_name), "pmean") if axis_index_groups is None
+         else len(axis_index_groups[0]))
     return tree_util.tree_map(lambda v: true_divide(v, n), total)
 
 
@@ -281,8 +415,8 @@ reduce_scatter_p = Primitive("reduce_scatter")
 
 @all_gather_p.def_abstract_eval
 def _all_gather_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...],
-                              all_gather_dimension: int, axis_size: int,
-                              tiled: bool) -> AbstractArray:
+                              all_gather_dimension: int, axis_size: int, tiled: bool,
+                              axis_index_groups: Groups) -> AbstractArray:
     shape = list(x.shape)
     if tiled:
         shape[all_gather_dimension] *= axis_size
@@ -292,8 +426,9 @@ def _all_gather_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...],
 
 
 def _all_gather_lowering(ctx: lowering.RuleContext, x: str, *, axis_name: tuple[Any, ...],
-                         all_gather_dimension: int, axis_size: int, tiled: bool) -> str:
-    size, attrs = _collective_attrs(axis_name, "all_gather")
+                         all_gather_dimension: int, axis_size: int, tiled: bool,
+                         axis_index_groups: Groups) -> str:
+    size, attrs = _collective_attrs(axis_name, "all_gather", groups=axis_index_groups)
     aval = ctx.avals_in[0]
     if not tiled:  # gather along a new axis of size 1
         shape = list(aval.shape)
@@ -311,8 +446,8 @@ lowering.register_lowering(all_gather_p, _all_gather_lowering)
 
 @reduce_scatter_p.def_abstract_eval
 def _reduce_scatter_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...],
-                                  scatter_dimension: int, axis_size: int,
-                                  tiled: bool) -> AbstractArray:
+                                  scatter_dimension: int, axis_size: int, tiled: bool,
+                                  axis_index_groups: Groups) -> AbstractArray:
     shape = list(x.shape)
     if tiled:
         shape[scatter_dimension] //= axis_size
@@ -323,8 +458,8 @@ def _reduce_scatter_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...
 
 def _reduce_scatter_lowering(ctx: lowering.RuleContext, x: str, *,
                              axis_name: tuple[Any, ...], scatter_dimension: int,
-                             axis_size: int, tiled: bool) -> str:
-    size, attrs = _collective_attrs(axis_name, "psum_scatter")
+                             axis_size: int, tiled: bool, axis_index_groups: Groups) -> str:
+    size, attrs = _collective_attrs(axis_name, "psum_scatter", groups=axis_index_groups)
     aval = ctx.avals_in[0]
     shape = list(aval.shape)
     shape[scatter_dimension] //= size
@@ -341,19 +476,20 @@ lowering.register_lowering(reduce_scatter_p, _reduce_scatter_lowering)
 
 
 def _all_gather_transpose(ct: Any, x: Any, *, axis_name: tuple[Any, ...],
-                          all_gather_dimension: int, axis_size: int,
-                          tiled: bool) -> list[Any]:
+                          all_gather_dimension: int, axis_size: int, tiled: bool,
+                          axis_index_groups: Groups) -> list[Any]:
     return [reduce_scatter_p.bind(ad.instantiate_zeros(ct), axis_name=axis_name,
                                   scatter_dimension=all_gather_dimension,
-                                  axis_size=axis_size, tiled=tiled)]
+                                  axis_size=axis_size, tiled=tiled,
+                                  axis_index_groups=axis_index_groups)]
 
 
 def _reduce_scatter_transpose(ct: Any, x: Any, *, axis_name: tuple[Any, ...],
-                              scatter_dimension: int, axis_size: int,
-                              tiled: bool) -> list[Any]:
+                              scatter_dimension: int, axis_size: int, tiled: bool,
+                              axis_index_groups: Groups) -> list[Any]:
     return [all_gather_p.bind(ad.instantiate_zeros(ct), axis_name=axis_name,
                               all_gather_dimension=scatter_dimension, axis_size=axis_size,
-                              tiled=tiled)]
+                              tiled=tiled, axis_index_groups=axis_index_groups)]
 
 
 ad.deflinear(all_gather_p, _all_gather_transpose)
@@ -383,10 +519,11 @@ def _single_frame(api: str, names: tuple[Any, ...]) -> None:
 
 def _all_gather_batcher(frame_name: Any, frame_size: int, args: Sequence[Any],
                         dims: Sequence[Any], *, axis_name: tuple[Any, ...],
-                        all_gather_dimension: int, axis_size: int,
-                        tiled: bool) -> tuple[Any, Any]:
+                        all_gather_dimension: int, axis_size: int, tiled: bool,
+                        axis_index_groups: Groups) -> tuple[Any, Any]:
     (x,), (d,) = args, dims
-    params = dict(axis_name=axis_name, axis_size=axis_size, tiled=tiled)
+    params = dict(axis_name=axis_name, axis_size=axis_size, tiled=tiled,
+                  axis_index_groups=axis_index_groups)
     if frame_name is None or frame_name not in axis_name:
         if d is not_mapped:
             return all_gather_p.bind(x, all_gather_dimension=all_gather_dimension,
@@ -397,6 +534,8 @@ def _all_gather_batcher(frame_name: Any, frame_size: int, args: Sequence[Any],
             d += 1
         return all_gather_p.bind(x, all_gather_dimension=all_gather_dimension,
                                  **params), d
+    _no_groups_under_vmap("all_gather", axis_index_groups,
+                          "axis_index_groups not supported in vmap")
     _single_frame("all_gather", axis_name)
     if d is not_mapped:
         y = batching.broadcast_batched(x, frame_size, all_gather_dimension)
@@ -409,11 +548,12 @@ def _all_gather_batcher(frame_name: Any, frame_size: int, args: Sequence[Any],
 
 def _reduce_scatter_batcher(frame_name: Any, frame_size: int, args: Sequence[Any],
                             dims: Sequence[Any], *, axis_name: tuple[Any, ...],
-                            scatter_dimension: int, axis_size: int,
-                            tiled: bool) -> tuple[Any, Any]:
+                            scatter_dimension: int, axis_size: int, tiled: bool,
+                            axis_index_groups: Groups) -> tuple[Any, Any]:
     from lamina.lax import elementwise as ew, reductions as red
     (x,), (d,) = args, dims
-    params = dict(axis_name=axis_name, axis_size=axis_size, tiled=tiled)
+    params = dict(axis_name=axis_name, axis_size=axis_size, tiled=tiled,
+                  axis_index_groups=axis_index_groups)
     if frame_name is None or frame_name not in axis_name:
         if d is not_mapped:
             return reduce_scatter_p.bind(x, scatter_dimension=scatter_dimension,
@@ -423,6 +563,8 @@ def _reduce_scatter_batcher(frame_name: Any, frame_size: int, args: Sequence[Any
         elif not tiled:
             d += 1
         return reduce_scatter_p.bind(x, scatter_dimension=scatter_dimension, **params), d
+    _no_groups_under_vmap("psum_scatter", axis_index_groups,
+                          "axis_index_groups not supported in vmap")
     _single_frame("psum_scatter", axis_name)
     if d is not_mapped:
         y = ew.mul(x, np.asarray(frame_size, shaped_abstractify(x).dtype))
@@ -448,9 +590,10 @@ def all_gather(x: Any, axis_name: AxisName, *, axis_index_groups: Any = None, ax
            [0, 1, 2],
            [0, 1, 2]], dtype=int32)
     """
-    _reject_groups("all_gather", axis_index_groups)
     names = _names(axis_name)
-    size = _axis_size(names, "all_gather")
+    groups = _index_groups("all_gather", axis_index_groups, _axis_size(names, "all_gather"),
+                           axis_name, even=True)
+    size = _group_size(_axis_size(names, "all_gather"), groups)
 
     def bind(leaf: Any) -> Any:
         aval = shaped_abstractify(leaf)
@@ -460,7 +603,7 @@ def all_gather(x: Any, axis_name: AxisName, *, axis_index_groups: Any = None, ax
         dim = _canonical_axis("all_gather", axis, aval.ndim + (not tiled),
                               "axis" if not tiled else "tiled axis")
         return all_gather_p.bind(leaf, axis_name=names, all_gather_dimension=dim,
-                                 axis_size=size, tiled=bool(tiled))
+                                 axis_size=size, tiled=bool(tiled), axis_index_groups=groups)
 
     return tree_util.tree_map(bind, x)
 
@@ -476,9 +619,10 @@ def psum_scatter(x: Any, axis_name: AxisName, *, scatter_dimension: int = 0,
     >>> lamina.vmap(lambda r: lamina.lax.psum_scatter(r, 'i'), axis_name='i')(x)
     Array([ 9., 12., 15.], dtype=float32)
     """
-    _reject_groups("psum_scatter", axis_index_groups)
     names = _names(axis_name)
-    size = _axis_size(names, "psum_scatter")
+    groups = _index_groups("psum_scatter", axis_index_groups,
+                           _axis_size(names, "psum_scatter"), axis_name, even=True)
+    size = _group_size(_axis_size(names, "psum_scatter"), groups)
 
     def bind(leaf: Any) -> Any:
         aval = shaped_abstractify(leaf)
@@ -497,7 +641,8 @@ def psum_scatter(x: Any, axis_name: AxisName, *, scatter_dimension: int = 0,
                              f"{aval.str_short()} (size {n}) must equal the size {size} of "
                              f"axis {axis_name!r} (or pass tiled=True)")
         return reduce_scatter_p.bind(leaf, axis_name=names, scatter_dimension=dim,
-                                     axis_size=size, tiled=bool(tiled))
+                                     axis_size=size, tiled=bool(tiled),
+                                     axis_index_groups=groups)
 
     return tree_util.tree_map(bind, x)
 
@@ -511,8 +656,8 @@ all_to_all_p = Primitive("all_to_all")  # tiled form: split_axis / n, concat_axi
 
 @all_to_all_p.def_abstract_eval
 def _all_to_all_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...],
-                              split_axis: int, concat_axis: int,
-                              axis_size: int) -> AbstractArray:
+                              split_axis: int, concat_axis: int, axis_size: int,
+                              axis_index_groups: Groups) -> AbstractArray:
     shape = list(x.shape)
     shape[split_axis] //= axis_size
     shape[concat_axis] *= axis_size
@@ -520,8 +665,10 @@ def _all_to_all_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...],
 
 
 def _all_to_all_lowering(ctx: lowering.RuleContext, x: str, *, axis_name: tuple[Any, ...],
-                         split_axis: int, concat_axis: int, axis_size: int) -> str:
-    size, attrs = _collective_attrs(axis_name, "all_to_all", global_ids=False)
+                         split_axis: int, concat_axis: int, axis_size: int,
+                         axis_index_groups: Groups) -> str:
+    size, attrs = _collective_attrs(axis_name, "all_to_all", global_ids=False,
+                                    groups=axis_index_groups)
     return ctx.op("stablehlo.all_to_all", [x], ctx.aval_out,
                   {"split_dimension": lowering.i64_attr(split_axis),
                    "concat_dimension": lowering.i64_attr(concat_axis),
@@ -529,22 +676,26 @@ def _all_to_all_lowering(ctx: lowering.RuleContext, x: str, *, axis_name: tuple[
 
 
 lowering.register_lowering(all_to_all_p, _all_to_all_lowering)
-ad.deflinear(all_to_all_p, lambda ct, x, *, axis_name, split_axis, concat_axis, axis_size: [
-    all_to_all_p.bind(ad.instantiate_zeros(ct), axis_name=axis_name, split_axis=concat_axis,
-                      concat_axis=split_axis, axis_size=axis_size)])
+ad.deflinear(all_to_all_p, lambda ct, x, *, split_axis, concat_axis, **params: [
+    all_to_all_p.bind(ad.instantiate_zeros(ct), split_axis=concat_axis,
+                      concat_axis=split_axis, **params)])
 
 
 def _all_to_all_batcher(frame_name: Any, frame_size: int, args: Sequence[Any],
                         dims: Sequence[Any], *, axis_name: tuple[Any, ...], split_axis: int,
-                        concat_axis: int, axis_size: int) -> tuple[Any, Any]:
+                        concat_axis: int, axis_size: int,
+                        axis_index_groups: Groups) -> tuple[Any, Any]:
     (x,), (d,) = args, dims
+    params = dict(axis_name=axis_name, axis_size=axis_size,
+                  axis_index_groups=axis_index_groups)
     if frame_name is None or frame_name not in axis_name:
         if d is not_mapped:
-            return all_to_all_p.bind(x, axis_name=axis_name, split_axis=split_axis,
-                                     concat_axis=concat_axis, axis_size=axis_size), d
-        return all_to_all_p.bind(x, axis_name=axis_name, split_axis=split_axis + (d <= split_axis),
-                                 concat_axis=concat_axis + (d <= concat_axis),
-                                 axis_size=axis_size), d
+            return all_to_all_p.bind(x, split_axis=split_axis, concat_axis=concat_axis,
+                                     **params), d
+        return all_to_all_p.bind(x, split_axis=split_axis + (d <= split_axis),
+                                 concat_axis=concat_axis + (d <= concat_axis), **params), d
+    _no_groups_under_vmap("all_to_all", axis_index_groups,
+                          "axis_index_groups not supported in vmap")
     _single_frame("all_to_all", axis_name)
     # Lane l's output: chunk l (along split_axis) of every lane j's x, concatenated along
     # concat_axis in lane order. With the lanes first: split split_axis into (chunk,
@@ -574,10 +725,11 @@ def all_to_all(x: Any, axis_name: AxisName, split_axis: int, concat_axis: int, *
     Array([[0, 2],
            [1, 3]], dtype=int32)
     """
-    _reject_groups("all_to_all", axis_index_groups)
     from lamina.lax.structural import expand_dims, squeeze
     names = _names(axis_name)
-    size = _axis_size(names, "all_to_all")
+    groups = _index_groups("all_to_all", axis_index_groups, _axis_size(names, "all_to_all"),
+                           axis_name, even=True)
+    size = _group_size(_axis_size(names, "all_to_all"), groups)
 
     def bind(leaf: Any) -> Any:
         aval = shaped_abstractify(leaf)
@@ -601,7 +753,7 @@ def all_to_all(x: Any, axis_name: AxisName, split_axis: int, concat_axis: int, *
                 leaf = expand_dims(leaf, (concat,))
                 split += 1
         out = all_to_all_p.bind(leaf, axis_name=names, split_axis=split, concat_axis=concat,
-                                axis_size=size)
+                                axis_size=size, axis_index_groups=groups)
         if not tiled and split != concat:
             out = squeeze(out, (split,))
         return out
@@ -624,14 +776,11 @@ def _ppermute_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...],
 
 def _ppermute_lowering(ctx: lowering.RuleContext, x: str, *, axis_name: tuple[Any, ...],
                        perm: tuple[tuple[int, int], ...]) -> str:
-    mesh = _mesh_of(axis_name, "ppermute")
+    # Replica (pmap) or partition (shard_map) ids: the same permutation in every group.
+    groups, mesh = _device_groups(axis_name, "ppermute")
+    pairs = [[int(g[s]), int(g[t])] for g in groups for s, t in perm]
     attrs: dict[str, str] = {}
-    if mesh is None:
-        size = _pmap_axis(axis_name, "ppermute")
-        pairs = [[s % size, t % size] for s, t in perm]
-    else:  # partition ids: the same permutation within every group of the mesh axes
-        groups = _partition_groups(mesh, axis_name)
-        pairs = [[int(g[s]), int(g[t])] for g in groups for s, t in perm]
+    if mesh is not None:
         attrs["channel_handle"] = _collective_attrs(axis_name, "ppermute")[1]["channel_handle"]
     if not pairs:
         return ctx.op("stablehlo.multiply", [x, ctx.constant(0, ctx.avals_in[0])],
@@ -711,17 +860,39 @@ def _axis_index_abstract_eval(*, axis_name: Any) -> AbstractArray:
 def _axis_index_lowering(ctx: lowering.RuleContext, *, axis_name: Any) -> str:
     mesh = _mesh_of((axis_name,), "axis_index")
     u32 = AbstractArray((), np.uint32)
-    if mesh is None:
-        _pmap_axis((axis_name,), "axis_index")
+    if mesh is None:  # (replica id // stride) % size along the pmap axis
+        _, [(size, stride)] = _replica_axes((axis_name,), "axis_index")
         replica = ctx.op("stablehlo.replica_id", [], u32)
+        if stride != 1:
+            replica = ctx.op("stablehlo.divide", [replica, ctx.constant(stride, u32)], u32)
+        if current_replica_layout() is not None and size != current_replica_layout().total:
+            replica = ctx.op("stablehlo.remainder", [replica, ctx.constant(size, u32)], u32)
         return ctx.op("stablehlo.convert", [replica], ctx.aval_out)
     # Inside a shard_map: (partition id // stride) % size along the mesh axis.
     k = mesh.axis_names.index(axis_name)
     stride = int(np.prod(mesh.devices.shape[k + 1:], dtype=int))
-    pid = ctx.op("stablehlo.partition_id", [], u32)
-    pid = ctx.op("stablehlo.divide", [pid, ctx.constant(stride, u32)], u32)
-    pid = ctx.op("stablehlo.remainder", [pid, ctx.constant(mesh.devices.shape[k], u32)], u32)
-    return ctx.op("stablehlo.convert", [pid], ctx.aval_out)
+
+    def index() -> str:
+        pid = ctx.op("stablehlo.partition_id", [], u32)
+        pid = ctx.op("stablehlo.divide", [pid, ctx.constant(stride, u32)], u32)
+        pid = ctx.op("stablehlo.remainder", [pid, ctx.constant(mesh.devices.shape[k], u32)],
+                     u32)
+        return ctx.op("stablehlo.convert", [pid], ctx.aval_out)
+
+    manual = {f.name for f in axis_env.frames() if f.kind == "mesh" and f.mesh == mesh}
+    free = [n for n in mesh.axis_names if n not in manual]
+    if not free:
+        return index()
+    # A partial-manual shard_map: XLA rejects partition_id where some axes are still
+    # automatic, so (as jax) compute it in a nested region manual over the others.
+    from lamina.lax.sharding_ops import spmd_context
+    sym = spmd_context().symbols[mesh]
+    region = ctx.region([], lambda _: [index()], terminator="sdy.return")
+    axes = ", ".join(f'"{n}"' for n in free)
+    return ctx.op("sdy.manual_computation", [], ctx.aval_out, {
+        "in_shardings": "#sdy.sharding_per_value<[]>",
+        "out_shardings": f"#sdy.sharding_per_value<[<@{sym}, []>]>",
+        "manual_axes": f"#sdy<manual_axes{{{axes}}}>"}, regions=[region])
 
 
 lowering.register_lowering(axis_index_p, _axis_index_lowering)

@@ -28,6 +28,7 @@ import numpy as np
 from lamina import dtypes, tree_util
 from lamina.backend.array import Array
 from lamina.interpreters import lowering
+from lamina.interpreters.eval import eager_binary
 from lamina.interpreters.lowering import RuleContext, Value
 from lamina.ir import AbstractArray, Primitive
 from lamina.lax._util import (
@@ -201,7 +202,12 @@ def _binop(name: str, accepts: DTypePredicate, lower: str | Callable[..., Value]
     prim = Primitive(name)
     public = public or name
 
+    fast = eager_binary(prim)
+
     def wrapper(x: ArrayLike, y: ArrayLike) -> Array:
+        out = fast(x, y)  # two concrete Arrays, nothing tracing: straight to the executable
+        if out is not None:
+            return out
         return prim.bind(*_operands(public, (x, y)))
 
     wrapper.__name__ = wrapper.__qualname__ = public

@@ -19,6 +19,8 @@ _BINARY = {
     "and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor",
     "lshift": "left_shift", "rshift": "right_shift", "divmod": "divmod",
 }
+# dunder -> lamina.numpy function with an eager fast path (`ufuncs._FAST_PATHS`).
+_FAST = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv": "true_divide"}
 _COMPARISONS = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
                 "gt": "greater", "ge": "greater_equal"}
 _UNARY = {"neg": "negative", "pos": "positive", "abs": "absolute", "invert": "invert"}
@@ -128,3 +130,10 @@ def install() -> None:
         cls.__getitem__ = _getitem
         cls.__setitem__ = _setitem
         cls.at = property(_at)
+    # NOTE: only concrete Arrays can take the eager fast path; tracers never do.
+    from lamina.interpreters.eval import eager_binary
+    from lamina.numpy import ufuncs
+    for dunder, fn_name in _FAST.items():
+        primitive, accepts = ufuncs._FAST_PATHS[fn_name]
+        setattr(Array, f"__{dunder}__", eager_binary(primitive, accepts,
+                                                     _binary(fn_name, reflected=False)))

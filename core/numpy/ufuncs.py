@@ -21,7 +21,9 @@ import numpy as np
 
 from lamina import dtypes, lax
 from lamina.backend.array import Array, scalar_to_device
+from lamina.interpreters.eval import eager_binary
 from lamina.ir import Tracer, shaped_abstractify
+from lamina.lax import elementwise as _lax_elementwise
 from lamina.lax._util import canonicalize_axes, canonicalize_axis, operator_index
 from lamina.numpy._util import (
     ArrayLike,
@@ -219,6 +221,24 @@ def _take1d(x: Any, idx: Any) -> Any:
 
 _PROMOTERS: dict[str, Callable[..., list[Any]]] = {
     "same": _promote, "inexact": _promote_inexact, "numeric": _promote_numeric}
+# promote -> whether that promoter leaves two operands of one type with this dtype as is.
+_UNCHANGED_BY: dict[str, Callable[[np.dtype], bool]] = {
+    "same": lambda dtype: True,
+    "inexact": lambda dtype: dtypes.to_inexact_dtype(dtype) == dtype,
+    "numeric": lambda dtype: dtype != dtypes.bool_}
+
+# The functions whose general path, for two Arrays of one type and a dtype accepted
+# here, is exactly one lax primitive: their eager fast paths (`eager_binary`), which
+# the Array operators use too (`_array_methods`).
+_FAST_PATHS = {
+    "add": (_lax_elementwise.add_p, _UNCHANGED_BY["numeric"]),
+    "subtract": (_lax_elementwise.sub_p, _UNCHANGED_BY["numeric"]),
+    "multiply": (_lax_elementwise.mul_p, _UNCHANGED_BY["numeric"]),
+    "true_divide": (_lax_elementwise.div_p, _UNCHANGED_BY["inexact"]),
+}
+_fast_add = eager_binary(*_FAST_PATHS["add"])
+_fast_subtract = eager_binary(*_FAST_PATHS["subtract"])
+_fast_multiply = eager_binary(*_FAST_PATHS["multiply"])
 
 
 def _unary(name: str, lax_fn: Callable[[Any], Any], promote: str, summary: str
@@ -239,8 +259,15 @@ def _unary(name: str, lax_fn: Callable[[Any], Any], promote: str, summary: str
 def _binary(name: str, lax_fn: Callable[[Any, Any], Any], promote: str, summary: str
             ) -> Callable[[ArrayLike, ArrayLike], Any]:
     promoter = _PROMOTERS[promote]
+    unchanged = _UNCHANGED_BY[promote]
 
     def fn(x: ArrayLike, y: ArrayLike, /) -> Any:
+        if type(x) is Array and type(y) is Array:
+            # NOTE: dispatch fast path: the promoter returns two Arrays of one type (a
+            # dtype it keeps) as they are.
+            aval = x.aval
+            if (y.aval is aval or y.aval == aval) and unchanged(aval.dtype):
+                return lax_fn(x, y)
         return lax_fn(*promoter(name, x, y))
 
     return _named(fn, name, f"{summary}, elementwise with broadcasting (jax.numpy.{name})."
@@ -351,6 +378,9 @@ def add(x: ArrayLike, y: ArrayLike, /) -> Any:
     Returns:
         The sums, with the broadcast shape and the promoted dtype.
     """
+    out = _fast_add(x, y)
+    if out is not None:
+        return out
     x, y = _promote("add", x, y)
     return lax.bitwise_or(x, y) if x.dtype == dtypes.bool_ else lax.add(x, y)
 
@@ -365,6 +395,9 @@ def subtract(x: ArrayLike, y: ArrayLike, /) -> Any:
     Returns:
         The differences, with the broadcast shape and the promoted dtype.
     """
+    out = _fast_subtract(x, y)
+    if out is not None:
+        return out
     x, y = _promote("subtract", x, y)
     _check_not_bool("subtract", x)
     return lax.sub(x, y)
@@ -380,6 +413,9 @@ def multiply(x: ArrayLike, y: ArrayLike, /) -> Any:
     Returns:
         The products, with the broadcast shape and the promoted dtype.
     """
+    out = _fast_multiply(x, y)
+    if out is not None:
+        return out
     x, y = _promote("multiply", x, y)
     return lax.bitwise_and(x, y) if x.dtype == dtypes.bool_ else lax.mul(x, y)
 

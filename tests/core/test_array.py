@@ -292,3 +292,106 @@ def test_delete_then_use_raises():
         x.block_until_ready()
     assert "deleted" in repr(x)
     np.testing.assert_array_equal(np.asarray(y), [0.0, 1.0, 2.0])
+
+
+# --------------------------------------------------------------------------------------
+# The eager dispatch fast path (`eval.eager_binary`): two concrete Arrays of one type
+# --------------------------------------------------------------------------------------
+
+FAST_OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+            "truediv": operator.truediv}
+FAST_FUNCTIONS = ["subtract", "true_divide", "maximum"]  # (and every operator above)
+FAST_DTYPES = [np.bool_, np.int8, np.uint16, np.float16, ml_dtypes.bfloat16, np.float32,
+               np.complex64]
+
+
+def test_eager_fast_path_matches_jax_for_every_dtype():
+    for dtype in FAST_DTYPES:
+        host = (np.arange(3) % 2 + 1).astype(dtype)
+        x, y = lnp.asarray(host), lnp.asarray(host[::-1].copy())
+        jx, jy = jnp.asarray(host), jnp.asarray(host[::-1].copy())
+        s, js = lnp.asarray(host[0]), jnp.asarray(host[0])  # 0-d: only lax's fast path
+        cases = [(f"operator {n}", op, op, y, jy) for n, op in FAST_OPS.items()]
+        cases += [(f"lnp.{n}", getattr(lnp, n), getattr(jnp, n), y, jy)
+                  for n in FAST_FUNCTIONS]
+        cases += [("operator mul 0-d", operator.mul, operator.mul, s, js),
+                  ("lax.add", lamina.lax.add, jax.lax.add, y, jy),
+                  ("lax.mul 0-d", lamina.lax.mul, jax.lax.mul, s, js)]
+        for name, lop, jop, other, jother in cases:
+            expected = _apply(jop, jx, jother)
+            for attempt in ("first", "cached"):  # a miss, then a table hit
+                where = f"{name} {np.dtype(dtype).name} ({attempt})"
+                _same_result(_apply(lop, x, other), expected, where)
+
+
+def test_eager_fast_path_weak_and_mixed_operands_match_jax():
+    cases = [
+        (lambda m: m.asarray(2.0) * 1, lambda m: m.asarray(3.0) * 1),  # both weak
+        (lambda m: m.asarray(2.0) * 1, lambda m: m.asarray(3.0, m.float32)),
+        (lambda m: m.asarray([1, 2], m.int8), lambda m: m.asarray([3, 4], m.int16)),
+        (lambda m: m.asarray([1.0, 2.0], m.float16), lambda m: m.asarray([3.0, 4.0])),
+        # Python scalars: fast where the promotion keeps the array's type
+        (lambda m: m.asarray([1, 2]), lambda m: 2.5),
+        (lambda m: 3, lambda m: m.asarray([1.5, 2.5])),
+        (lambda m: m.asarray([1.5, 2.5]), lambda m: 2),
+        (lambda m: 2.0, lambda m: m.asarray([1.5, 2.5], m.float16)),
+        (lambda m: m.asarray([1, 2], m.int8), lambda m: 3),
+        (lambda m: m.asarray(2.0) * 1, lambda m: 3.0),  # weak stays weak
+        (lambda m: m.asarray([True, False]), lambda m: 1),
+        (lambda m: m.asarray([1.0, 2.0], m.complex64), lambda m: 1j),
+        (lambda m: m.asarray([1.0, 2.0]), lambda m: 1j),
+        (lambda m: m.asarray([1.0, 2.0]), lambda m: True),
+    ]
+    for i, (a, b) in enumerate(cases):
+        for name, op in FAST_OPS.items():
+            expected = _apply(op, a(jnp), b(jnp))
+            for attempt in range(2):
+                _same_result(_apply(op, a(lnp), b(lnp)), expected, f"{name} #{i} ({attempt})")
+
+
+def test_eager_fast_path_serves_repeated_ops_from_its_table(monkeypatch):
+    from lamina.interpreters import eval as eval_interp
+    from lamina.numpy import ufuncs
+    x, y = lnp.arange(3.0), lnp.ones(3)
+    expected = {n: op(np.arange(3.0, dtype=np.float32), np.float32(1)) for n, op in FAST_OPS.items()}
+    for op in FAST_OPS.values():
+        op(x, y)
+    x * 2.0, 2.0 - x
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the general path ran")
+
+    monkeypatch.setattr(ufuncs, "_promote", fail)
+    monkeypatch.setattr(eval_interp.EvalTrace, "process_primitive", fail)
+    for name, op in FAST_OPS.items():
+        np.testing.assert_array_equal(np.asarray(op(x, y)), expected[name])
+    np.testing.assert_array_equal(np.asarray(x * 2.0), [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(np.asarray(2.0 - x), [2.0, 1.0, 0.0])
+    with pytest.raises(AssertionError, match="general path"):
+        x + np.float32(1)  # a numpy scalar takes the general path
+
+
+def test_eager_fast_path_checks_deleted_buffers():
+    x, y = lnp.arange(3.0), lnp.ones(3)
+    x * y, x * y
+    y.delete()
+    with pytest.raises(DeletedArrayError, match="deleted or donated"):
+        x * y
+    with pytest.raises(DeletedArrayError):
+        lnp.multiply(x, y)
+    with pytest.raises(DeletedArrayError):
+        lamina.lax.mul(x, y)
+
+
+def test_eager_fast_path_is_not_taken_while_tracing():
+    w, v = lnp.arange(3.0), lnp.ones(3)
+    w * v, w * v  # warm
+    # Concrete Arrays combined under a trace are staged, not computed eagerly.
+    assert "mul" in str(lamina.make_jaxpr(lambda a: w * v + a)(v))
+    assert_array_close(lamina.grad(lambda a: (a * w).sum())(v), np.arange(3.0, dtype=np.float32))
+    assert_array_close(lamina.vmap(lambda a: a * w)(lnp.ones((2, 3))),
+                       np.tile(np.arange(3.0, dtype=np.float32), (2, 1)))
+    assert_array_close(lamina.jit(lambda a: a - w)(v), 1 - np.arange(3.0, dtype=np.float32))
+    with lamina.config.override(enable_x64=True):
+        assert (w * v).dtype == np.float32
+        assert (lnp.arange(3) + lnp.arange(3)).dtype == np.int64

@@ -151,3 +151,42 @@ def test_no_jax_in_sys_modules():
         print(float(y[0]), w.shape, 'jax' in sys.modules, 'optax' in sys.modules)
     """)
     assert out == "8.0 (3,) False False"
+
+
+def test_multi_device_programs_use_the_persistent_cache(tmp_path):
+    """pmap (replica-style) and sharded-jit (SPMD) programs are stored on disk and a
+    second process loads them instead of compiling; the device assignment is part of
+    the key (the same pmap over the devices in reverse order is another entry)."""
+    code = """
+        import numpy as np
+        import lamina, lamina.numpy as lnp
+        from lamina.backend import persistent_cache as pc
+        from lamina.sharding import NamedSharding, PartitionSpec as P
+        x = np.arange(4.0, dtype=np.float32).reshape(2, 2)
+        mesh = lamina.make_mesh((2,), ("x",))
+        xs = lamina.device_put(lnp.arange(8.0).reshape(4, 2), NamedSharding(mesh, P("x")))
+        lnp.tanh(xs[:1])  # the single-device programs this needs, outside the counts
+        counts = []
+        for devices in (lamina.devices(), lamina.devices()[::-1]):
+            f = lamina.pmap(lambda v: v * 2 + lamina.lax.psum(v, "i"), axis_name="i",
+                            devices=devices)
+            before = dict(pc.stats)
+            y = np.asarray(f(x))
+            counts.append((pc.stats["hits"] - before["hits"],
+                           pc.stats["writes"] - before["writes"]))
+            print(y.tolist())
+        before = dict(pc.stats)
+        z = lamina.jit(lambda a: lnp.tanh(a) * 3, out_shardings=NamedSharding(mesh, P("x")))(xs)
+        print(round(float(np.asarray(z).sum()), 4))
+        counts.append((pc.stats["hits"] - before["hits"], pc.stats["writes"] - before["writes"]))
+        print(counts)
+    """
+    env = {"LAMINA_CACHE_DIR": str(tmp_path), "LAMINA_NUM_CPU_DEVICES": "2"}
+    first = _run(code, **env).splitlines()
+    second = _run(code, **env).splitlines()
+    expected = np.arange(4.0).reshape(2, 2) * 2 + np.arange(4.0).reshape(2, 2).sum(0)
+    assert first[0] == first[1] == str(expected.tolist())
+    assert first[2] == str(round(float((np.tanh(np.arange(8.0)) * 3).sum()), 4))
+    assert first[:3] == second[:3]
+    assert first[3] == "[(0, 1), (0, 1), (0, 1)]"  # compiled and written, 3 entries
+    assert second[3] == "[(1, 0), (1, 0), (1, 0)]"  # loaded from disk, none compiled

@@ -295,3 +295,144 @@ def test_grad_grad_of_conv_net():
 
     assert_array_close(hvp(lax, lamina.grad), np.asarray(hvp(jlax, jax.grad)),
                        rtol=1e-3, atol=1e-3)
+
+
+# --------------------------------------------------------------------------------------
+# The weight gradient as one 1-D convolution (dot_conv._conv_transpose_rhs_1d)
+# --------------------------------------------------------------------------------------
+
+from lamina.lax import dot_conv  # noqa: E402
+
+# name: (lhs shape, rhs shape, conv_general_dilated kwargs); all 2-D, float32, groups 1
+ONE_D_CASES = {
+    "same_3x3": ((2, 6, 5, 3), (3, 3, 3, 4),
+                 dict(window_strides=(1, 1), padding="SAME", dimension_numbers=NHWC)),
+    "strided_both": ((2, 7, 8, 3), (3, 2, 3, 4),
+                     dict(window_strides=(2, 3), padding="SAME", dimension_numbers=NHWC)),
+    # negative high padding drops input, asymmetric low padding shifts it
+    "explicit_negative_pad": ((1, 7, 6, 2), (2, 3, 2, 3),
+                              dict(window_strides=(2, 1), padding=((2, -1), (0, 1)),
+                                   dimension_numbers=NHWC)),
+    "rhs_dilation": ((2, 8, 7, 2), (2, 3, 2, 3),
+                     dict(window_strides=(1, 2), padding="SAME", rhs_dilation=(2, 2),
+                          dimension_numbers=NHWC)),
+    "lhs_dilation": ((2, 4, 3, 2), (2, 3, 2, 3),
+                     dict(window_strides=(1, 2), padding=((1, 0), (2, 1)),
+                          lhs_dilation=(2, 3), dimension_numbers=NHWC)),
+    "full_padding": ((2, 5, 4, 3), (3, 2, 3, 2),
+                     dict(window_strides=(1, 1), padding=((2, 2), (1, 1)),
+                          rhs_dilation=(1, 2), dimension_numbers=NHWC)),
+    # the unrolled axis is the one with the smaller kernel extent: here the first
+    "tall_kernel": ((2, 6, 7, 2), (1, 3, 2, 3),
+                    dict(window_strides=(1, 1), padding="SAME", dimension_numbers=NHWC)),
+    "nchw": ((2, 3, 6, 5), (4, 3, 3, 2),
+             dict(window_strides=(1, 2), padding=((1, 1), (0, 1)), rhs_dilation=(1, 2),
+                  dimension_numbers=("NCHW", "OIHW", "NCHW"))),
+    "scrambled_layouts": ((6, 2, 3, 5), (3, 4, 2, 3),
+                          dict(window_strides=(2, 1), padding="SAME",
+                               dimension_numbers=("HNCW", "IOHW", "WCNH"))),
+    # one 1-D convolution per feature group
+    "feature_groups": ((2, 6, 5, 6), (3, 2, 2, 9),
+                       dict(window_strides=(2, 1), padding="SAME", feature_group_count=3,
+                            rhs_dilation=(1, 2), dimension_numbers=NHWC)),
+    "depthwise_nchw": ((2, 4, 5, 6), (4, 1, 3, 2),
+                       dict(window_strides=(1, 1), padding=((1, 1), (0, 1)),
+                            feature_group_count=4, dimension_numbers=("NCHW", "OIHW", "NCHW"))),
+}
+
+
+@pytest.fixture
+def one_d_spy(monkeypatch):
+    """Force the 1-D weight gradient for any size and count how often it runs."""
+    calls = []
+    real = dot_conv._conv_transpose_rhs_1d
+    monkeypatch.setattr(dot_conv, "_RHS_1D_MIN_WINDOW", 1)
+    monkeypatch.setattr(dot_conv, "_RHS_1D_MIN_FLOPS", 0)
+    monkeypatch.setattr(dot_conv, "_conv_transpose_rhs_1d",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+@pytest.mark.parametrize("case", sorted(ONE_D_CASES))
+def test_weight_gradient_as_1d_conv_matches_jax(case, one_d_spy):
+    ls, rs, kw = ONE_D_CASES[case]
+    f, jf = _conv_fns(kw)
+    x, y = _randn(ls, seed=0), _randn(rs, seed=1)
+    ct = _randn(jax.eval_shape(jf, x, y).shape, seed=2)
+    got = lamina.jit(lambda x, y, ct: lamina.vjp(lambda y: f(x, y), y)[1](ct)[0])(x, y, ct)
+    want = jax.vjp(lambda y: jf(x, y), y)[1](ct)[0]
+    assert one_d_spy, "the 1-D formulation was not used"
+    assert got.shape == y.shape
+    assert_array_close(got, np.asarray(want), **TOL)
+
+
+@pytest.mark.parametrize("case, dtype", [("feature_groups", np.float32),
+                                         ("batch_groups", np.float32),
+                                         ("same_strided", np.float64)])
+def test_weight_gradient_keeps_2d_rule_for_groups_and_float64(case, dtype, one_d_spy,
+                                                                monkeypatch):
+    # too many feature groups (here: more than 1), batch groups, float64: the 2-D rule
+    monkeypatch.setattr(dot_conv, "_RHS_1D_MAX_GROUPS", 1)
+    ls, rs, kw = CONV_CASES[case]
+    f, jf = _conv_fns(kw)
+    with config.override(enable_x64=dtype == np.float64):
+        x, y = _randn(ls, dtype, seed=0), _randn(rs, dtype, seed=1)
+        ct = _randn(jax.eval_shape(jf, x, y).shape, dtype, seed=2)
+        got = lamina.vjp(lambda y: f(x, y), y)[1](ct)[0]
+    assert got.dtype == dtype
+    # NOTE: jax runs without x64 here: its float32 gradient is the oracle for both.
+    x32, ct32 = x.astype(np.float32), ct.astype(np.float32)
+    want = jax.vjp(lambda y: jf(x32, y), y.astype(np.float32))[1](ct32)[0]
+    assert not one_d_spy
+    assert_array_close(np.asarray(got).astype(np.float32), np.asarray(want), **TOL)
+
+
+def _has_1d_conv(jaxpr_text):
+    return "conv_general_dilated" in jaxpr_text and "window_strides=(1,)" in jaxpr_text
+
+
+def test_weight_gradient_formulation_depends_on_shape():
+    def dw_jaxpr(ls, rs, **kw):
+        x, y = np.zeros(ls, np.float32), np.zeros(rs, np.float32)
+        f, jf = _conv_fns(dict(dict(window_strides=(1, 1), padding="SAME",
+                                    dimension_numbers=NHWC), **kw))
+        ct = np.zeros(jax.eval_shape(jf, x, y).shape, np.float32)
+        return str(lamina.make_jaxpr(lambda y, ct: lamina.vjp(lambda y: f(x, y), y)[1](ct))(
+            y, ct))
+
+    # the CNN benchmark's second layer (batch 8 instead of 64): the 1-D form
+    assert _has_1d_conv(dw_jaxpr((8, 14, 14, 32), (3, 3, 32, 64)))
+    # a 4x4 image, or a tiny problem: jax's 2-D formulation
+    assert not _has_1d_conv(dw_jaxpr((64, 4, 4, 64), (3, 3, 64, 64)))
+    assert not _has_1d_conv(dw_jaxpr((2, 8, 8, 3), (3, 3, 3, 4)))
+    # the cotangent outgrows the input (a conv_transpose layer; 'FULL' padding): the
+    # 1-D form at any size, since XLA would swap the 2-D form's operands
+    assert _has_1d_conv(dw_jaxpr((2, 4, 4, 3), (3, 3, 3, 4), padding=((2, 1), (1, 1)),
+                                 lhs_dilation=(2, 2)))
+    assert _has_1d_conv(dw_jaxpr((2, 5, 5, 3), (3, 3, 3, 4), padding=((2, 2), (2, 2))))
+
+
+@pytest.mark.parametrize("case", ["strided_both", "feature_groups"])
+def test_weight_gradient_as_1d_conv_second_order_and_vmap(case, one_d_spy):
+    ls, rs, kw = ONE_D_CASES[case]
+    f, jf = _conv_fns(kw)
+    x, y = _randn(ls, seed=0), _randn(rs, seed=1)
+    ct = _randn(jax.eval_shape(jf, x, y).shape, seed=2)
+    v = _randn(rs, seed=3)
+
+    def hvp(grad, lax_mod, f):  # d/dx <grad_y <ct, f(x, y)>, v>: transposes the 1-D conv
+        def inner(x):
+            gy = grad(lambda y: lax_mod.dot_general(f(x, y) ** 2, ct, ((tuple(range(4)),) * 2,
+                                                                       ((), ()))))(y)
+            return lax_mod.dot_general(gy, v, ((tuple(range(4)),) * 2, ((), ())))
+        return grad(inner)(x)
+
+    assert_array_close(hvp(lamina.grad, lax, f), np.asarray(hvp(jax.grad, jlax, jf)),
+                       rtol=1e-3, atol=1e-3)
+    n = len(one_d_spy)
+    assert n
+    cts = np.stack([ct, 2 * ct + 1])
+    got = lamina.vmap(lambda ct: lamina.vjp(lambda y: f(x, y), y)[1](ct)[0])(cts)
+    want = jax.vmap(lambda ct: jax.vjp(lambda y: jf(x, y), y)[1](ct)[0])(cts)
+    assert len(one_d_spy) > n
+    assert_array_close(got, np.asarray(want), **TOL)

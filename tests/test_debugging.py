@@ -1,0 +1,319 @@
+"""`lamina.debug_nans`, `lamina.debug.print`/`callback` and `lamina.pure_callback`.
+
+Oracles: jax for the semantics (which calls raise under jax_debug_nans; what
+debug.print prints under jit/vmap/grad), numpy for callback values.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lamina
+import lamina.numpy as lnp
+
+
+def _line_of(fun, text: str) -> int:
+    """The line number of the first source line of `fun` containing `text`."""
+    lines, start = inspect.getsourcelines(fun)
+    return start + next(i for i, l in enumerate(lines) if text in l)
+
+
+# --------------------------------------------------------------------------------------
+# debug_nans
+# --------------------------------------------------------------------------------------
+
+def _inner(x):
+    y = x * 2.0
+    return lnp.log(y - 10.0)  # the NaN
+
+
+_jit_inner = lamina.jit(_inner)
+
+
+def _outer(x):
+    return _jit_inner(x) + 1.0
+
+
+_jit_outer = lamina.jit(_outer)
+_LOG_LINE = f"{__file__}:{_line_of(_inner, 'the NaN')} (_inner)"
+
+
+def _where_sqrt(x):
+    return lnp.where(x > 0, lnp.sqrt(x), 0.0).sum()  # sqrt of a negative
+
+
+def _jax_raises(fun, *args):
+    with jax.debug_nans(True):
+        try:
+            jax.block_until_ready(fun(*args))
+        except FloatingPointError:
+            return True
+    return False
+
+
+def test_flag_off_no_check_and_fast_path():
+    assert not lamina.config.debug_nans
+    x = lnp.arange(3.0)
+    for _ in range(2):
+        out = _jit_outer(x)
+    assert np.isnan(np.asarray(out)).all()
+    assert _jit_outer._fast[0], "the dispatch fast path is used with the flag off"
+    assert np.isnan(np.asarray(lnp.log(lnp.float32(-1.0))))
+
+
+def test_jit_names_primitive_and_line_inside_nested_jit():
+    x = lnp.arange(3.0)
+    assert _jax_raises(jax.jit(lambda x: jnp.log(x * 2.0 - 10.0) + 1.0), np.arange(3.0))
+    with lamina.debug_nans(True):
+        with pytest.raises(FloatingPointError) as e:
+            _jit_outer(x)
+    assert str(e.value) == f"invalid value (nan) encountered in log at {_LOG_LINE}"
+    # the context manager restored the flag; the fast path still works
+    assert not lamina.config.debug_nans
+    assert np.isnan(np.asarray(_jit_outer(x))).all()
+
+
+def test_div_zero_by_zero_and_config_update():
+    f = lamina.jit(lambda a, b: (a * 1.0) / b)
+    z = lnp.zeros(2)
+    lamina.config.update("debug_nans", True)
+    try:
+        with pytest.raises(FloatingPointError, match=r"encountered in div at .*test_debugging"):
+            f(z, z)
+        assert np.asarray(f(lnp.ones(2), lnp.ones(2))).tolist() == [1.0, 1.0]
+    finally:
+        lamina.config.update("debug_nans", False)
+
+
+def test_eager_primitive():
+    with lamina.debug_nans(True):
+        with pytest.raises(FloatingPointError,
+                           match=r"invalid value \(nan\) encountered in sqrt at .*test_debugging"):
+            lnp.sqrt(lnp.array([-1.0, 4.0]))
+        with pytest.raises(FloatingPointError, match="encountered in sub"):
+            lnp.array([np.inf]) - lnp.array([np.inf])  # the eager binary fast path
+        assert np.asarray(lnp.sqrt(lnp.array([4.0]))).tolist() == [2.0]  # no NaN: no error
+        # integer outputs are never checked
+        assert np.asarray(lnp.arange(3) // 1).tolist() == [0, 1, 2]
+
+
+def test_inside_grad():
+    x = lnp.array([-1.0, 4.0])
+    line = f"{__file__}:{_line_of(_where_sqrt, 'sqrt of a negative')} (_where_sqrt)"
+    # jax: eager grad and jit(grad) both raise (the gradient is NaN: 0 * inf)
+    assert _jax_raises(jax.grad(lambda x: jnp.where(x > 0, jnp.sqrt(x), 0.0).sum()),
+                       np.array([-1.0, 4.0]))
+    with lamina.debug_nans(True):
+        with pytest.raises(FloatingPointError) as e:
+            lamina.grad(_where_sqrt)(x)
+        assert str(e.value) == f"invalid value (nan) encountered in sqrt at {line}"
+        with pytest.raises(FloatingPointError) as e:
+            lamina.jit(lamina.grad(_where_sqrt))(x)
+        assert str(e.value) == f"invalid value (nan) encountered in sqrt at {line}"
+        with pytest.raises(FloatingPointError, match="encountered in sqrt"):
+            lamina.grad(lamina.jit(_where_sqrt))(x)
+
+
+_MUL_AT_THIS_FILE = r"invalid value \(nan\) encountered in mul at .*test_debugging"
+
+
+def _where_sqrt_at_zero(x):
+    return lnp.where(x > 0, lnp.sqrt(x), 0.0).sum()
+
+
+def test_nan_only_in_backward_pass_names_jax_primitive():
+    # forward is finite at 0; the gradient is 0 * inf = NaN in the backward pass. jax
+    # names `mul` for all three; lamina's line is the one running the backward pass.
+    x = np.array([0.0, 4.0], np.float32)
+    grad_jax = jax.grad(lambda x: jnp.where(x > 0, jnp.sqrt(x), 0.0).sum())
+    assert _jax_raises(grad_jax, x) and _jax_raises(jax.jit(grad_jax), x)
+    with lamina.debug_nans(True):
+        for g in [lamina.grad(_where_sqrt_at_zero), lamina.jit(lamina.grad(_where_sqrt_at_zero)),
+                  lamina.grad(lamina.jit(_where_sqrt_at_zero))]:
+            with pytest.raises(FloatingPointError, match=_MUL_AT_THIS_FILE):
+                g(x)
+
+
+def test_nan_passed_through_is_reported_as_not_reproduced():
+    f = lamina.jit(lambda x: x)
+    nan = lnp.array([np.nan])
+    with lamina.debug_nans(True):
+        with pytest.raises(FloatingPointError, match=r"jit\(<lambda>\).*produced no NaN"):
+            f(nan)
+
+
+def test_env_var_in_subprocess():
+    code = textwrap.dedent("""
+        import lamina, lamina.numpy as lnp
+        assert lamina.config.debug_nans
+        f = lamina.jit(lambda x: lnp.log(x) * 2.0)
+        try:
+            f(lnp.array([-1.0]))
+        except FloatingPointError as e:
+            print("RAISED", e)
+    """)
+    env = dict(os.environ, LAMINA_DEBUG_NANS="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "RAISED invalid value (nan) encountered in log at <string>:4 (<lambda>)" in out.stdout
+
+
+# --------------------------------------------------------------------------------------
+# debug.print / debug.callback (jax is the oracle for what is printed)
+# --------------------------------------------------------------------------------------
+
+def _printing(debug, np_):
+    def f(x):
+        debug.print("x = {} y = {y}", x, y=x * 2.0)
+        return (x ** 2).sum()
+    return f
+
+
+def _printed(capsys, run) -> str:
+    capsys.readouterr()
+    run()
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("transform", ["jit", "vmap", "grad", "jit_grad", "jit_vmap"])
+def test_debug_print_matches_jax(capsys, transform):
+    x = np.arange(3.0, dtype=np.float32)
+    ours_f, theirs_f = _printing(lamina.debug, lnp), _printing(jax.debug, jnp)
+    wrap = {
+        "jit": lambda m, f: m.jit(f),
+        "vmap": lambda m, f: m.vmap(f),
+        "grad": lambda m, f: m.grad(f),
+        "jit_grad": lambda m, f: m.jit(m.grad(f)),
+        "jit_vmap": lambda m, f: m.jit(m.vmap(f)),
+    }[transform]
+    ours = _printed(capsys, lambda: lamina.block_until_ready(wrap(lamina, ours_f)(x)))
+    theirs = _printed(capsys, lambda: jax.block_until_ready(wrap(jax, theirs_f)(x)))
+    # NOTE: unordered callbacks: jax's jit(vmap) may print the elements in any order
+    # (one call per element, which XLA schedules freely); lamina prints them in order.
+    assert sorted(ours.splitlines()) == sorted(theirs.splitlines())
+    assert ours.count("x = ") == (3 if "vmap" in transform else 1)
+    if "vmap" in transform:
+        assert ours.splitlines() == [f"x = {v} y = {2 * v}" for v in x]
+
+
+def test_debug_print_eager_and_kept_when_unused(capsys):
+    # the print's value is used by nothing: it must survive dead-code elimination
+    f = lamina.jit(lambda x: (lamina.debug.print("v={v}", v=x + 1.0), x)[1])
+    out = _printed(capsys, lambda: lamina.block_until_ready(f(lnp.float32(1.0))))
+    assert out == "v=2.0\n"
+    assert _printed(capsys, lambda: lamina.debug.print("{} {}", 1, lnp.arange(2))) == "1 [0 1]\n"
+
+
+def test_debug_callback_inside_cond_and_scan():
+    seen = []
+
+    def body(c, x):
+        lamina.debug.callback(lambda v: seen.append(float(v)), x)
+        return c + x, None
+
+    f = lamina.jit(lambda xs: lamina.lax.scan(body, 0.0, xs)[0])
+    assert float(f(lnp.arange(4.0))) == 6.0
+    assert sorted(seen) == [0.0, 1.0, 2.0, 3.0]
+    seen.clear()
+    g = lamina.jit(lambda p, x: lamina.lax.cond(
+        p, lambda x: (lamina.debug.callback(lambda v: seen.append(float(v)), x), x)[1],
+        lambda x: x, x))
+    g(True, lnp.float32(5.0)), g(False, lnp.float32(6.0))
+    assert seen == [5.0]
+
+
+def test_debug_ordered_not_supported():
+    with pytest.raises(NotImplementedError, match="ordered=True"):
+        lamina.debug.print("{}", 1.0, ordered=True)
+
+
+# --------------------------------------------------------------------------------------
+# pure_callback (numpy is the oracle for values, jax for semantics)
+# --------------------------------------------------------------------------------------
+
+def _sin_cb(x):
+    return lamina.pure_callback(np.sin, lamina.ShapeDtypeStruct(x.shape, x.dtype), x)
+
+
+def test_pure_callback_eager_and_jit_match_numpy():
+    x = np.linspace(-2, 2, 5, dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(_sin_cb(lnp.asarray(x))), np.sin(x), rtol=1e-6)
+    f = lamina.jit(lambda x: _sin_cb(x * 2.0) + 1.0)
+    np.testing.assert_allclose(np.asarray(f(x)), np.sin(2 * x) + 1, rtol=1e-6)
+
+
+def test_pure_callback_pytrees_kwargs_and_x64_narrowing():
+    def cb(a, b, *, scale):
+        return {"s": (a + b) * scale, "n": np.array(len(a), np.int64)}  # f64 / i64 results
+
+    shapes = {"s": jax.ShapeDtypeStruct((2,), np.float32), "n": np.zeros((), np.int32)}
+    f = lamina.jit(lambda a, b: lamina.pure_callback(cb, shapes, a, b, scale=2.0))
+    out = f(np.ones(2, np.float32), np.arange(2.0, dtype=np.float32))
+    assert np.asarray(out["s"]).tolist() == [2.0, 4.0] and int(out["n"]) == 2
+
+
+@pytest.mark.parametrize("method", ["sequential", "expand_dims", "broadcast_all"])
+def test_pure_callback_vmap_matches_jax(method):
+    calls = {"ours": [], "jax": []}
+
+    def cb(who):
+        def add(x, y):
+            calls[who].append((np.shape(x), np.shape(y)))
+            return np.asarray(x + y, np.float32)
+        return add
+
+    x, y = np.arange(6.0, dtype=np.float32).reshape(3, 2), np.full(2, 10.0, np.float32)
+
+    def f(m, who):
+        return lambda x, y: m.pure_callback(cb(who), m.ShapeDtypeStruct((2,), np.float32),
+                                            x, y, vmap_method=method)
+
+    ours = lamina.jit(lamina.vmap(f(lamina, "ours"), in_axes=(0, None)))(x, y)
+    theirs = jax.jit(jax.vmap(f(jax, "jax"), in_axes=(0, None)))(x, y)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    np.testing.assert_array_equal(np.asarray(ours), x + y)
+    assert calls["ours"] == calls["jax"]
+
+
+def test_pure_callback_errors():
+    x = lnp.arange(3.0)
+    with pytest.raises(NotImplementedError, match="vmap_method"):
+        lamina.vmap(_sin_cb)(lnp.ones((2, 3)))
+    with pytest.raises(ValueError, match="no JVP"):
+        lamina.grad(lambda x: _sin_cb(x).sum())(x)
+    bad = lamina.jit(lambda x: lamina.pure_callback(
+        lambda v: v[:2], lamina.ShapeDtypeStruct((3,), np.float32), x))
+    with pytest.raises(Exception, match=r"returned result 0 of shape \(2,\)"):
+        lamina.block_until_ready(bad(x))
+    with pytest.raises(RuntimeError, match=r"returned result 0 of shape \(2,\)"):
+        lamina.pure_callback(lambda v: v[:2], lamina.ShapeDtypeStruct((3,), np.float32), x)
+    with pytest.raises(ValueError, match="vmap_method must be"):
+        lamina.pure_callback(np.sin, lamina.ShapeDtypeStruct((3,), np.float32), x,
+                             vmap_method="bogus")
+
+
+def test_callback_programs_stay_out_of_the_persistent_cache(tmp_path):
+    # Two processes compile the same program text (the callback is index 0 in both)
+    # with different callbacks: the second must not load the first one's executable.
+    code = textwrap.dedent("""
+        import sys, numpy as np, lamina, lamina.numpy as lnp
+        k = float(sys.argv[1])
+        f = lamina.jit(lambda x: lamina.pure_callback(
+            lambda v: v * k, lamina.ShapeDtypeStruct((2,), np.float32), x))
+        print(np.asarray(f(lnp.ones(2))).tolist())
+    """)
+    env = dict(os.environ, LAMINA_CACHE_DIR=str(tmp_path))
+    for k in ("2", "3"):
+        out = subprocess.run([sys.executable, "-c", code, k], env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == f"[{k}.0, {k}.0]"
