@@ -1,10 +1,17 @@
-# %% [markdown]
-# # lamina quickstart: NumPy on XLA
-#
-# Every lamina operation is a primitive compiled to XLA through jaxlib. Eager calls run
-# a cached one-primitive executable; the data stays on the device until you read it.
-# Run with `python examples/quickstart.py`.
+"""lamina quickstart: NumPy on XLA.
 
+What it shows: arrays that live on a device, jax's dtype promotion (32-bit defaults,
+weakly typed Python scalars), a few `lamina.numpy` and `lamina.lax` operations, and the
+error a shape mismatch gives. Every lamina operation is a primitive compiled to XLA
+through jaxlib; eager calls run a cached one-primitive executable and the data stays on
+the device until you read it. It has no training loop (so no `--steps`); the training
+examples are custom_training_loop.py, per_example_gradients.py, pmap_data_parallel.py and
+pure_function_model.py.
+
+Run from the project root:
+
+    python examples/quickstart.py
+"""
 # %%
 import numpy as np
 

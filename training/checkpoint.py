@@ -45,7 +45,8 @@ def _to_numpy(tree):
 class Checkpointer:
     """Keeps the latest ``keep`` checkpoints of a run under ``directory`` and, with
     ``best_metric`` (a key of the ``metrics`` given to :meth:`save`), also the best one by
-    that metric (``best_mode``: ``"max"`` or ``"min"``).
+    that metric (``best_mode``: ``"max"`` or ``"min"``). ``read_only=True`` only lists
+    and restores (the processes other than 0 of a multi-process run).
 
     >>> import tempfile, numpy as np
     >>> ckpt = Checkpointer(tempfile.mkdtemp(), keep=1, best_metric="eval/accuracy")
@@ -58,19 +59,26 @@ class Checkpointer:
     """
 
     def __init__(self, directory, keep=3, async_save=True, best_metric=None,
-                 best_mode="max"):
+                 best_mode="max", read_only=False):
         if best_mode not in ("max", "min"):
             raise ValueError(f"Checkpointer: best_mode must be 'max' or 'min', got "
                              f"{best_mode!r}")
         self.directory = os.path.abspath(directory)
         self.keep, self.async_save = keep, async_save
         self.best_metric, self.best_mode = best_metric, best_mode
+        self.read_only = read_only
         self._manager = None
 
     @property
     def manager(self):
         if self._manager is None:
             ocp = import_orbax()
+            if self.read_only:
+                # NOTE: a reader beside a writer (the other processes of a multi-process
+                # run): it must neither create nor clean up anything the writer owns.
+                self._manager = ocp.CheckpointManager(
+                    self.directory, options=ocp.CheckpointManagerOptions(read_only=True))
+                return self._manager
             os.makedirs(self.directory, exist_ok=True)
             kwargs = dict(enable_async_checkpointing=self.async_save,
                           cleanup_tmp_directories=True, create=True)
@@ -119,6 +127,9 @@ class Checkpointer:
     def save(self, step: int, state, meta: dict, metrics=None) -> None:
         """Start saving ``state`` (any pytree) and ``meta`` (JSON-able) as ``step``;
         ``metrics`` ({name: float}) rank it for ``best_metric``."""
+        if self.read_only:
+            raise RuntimeError(f"Checkpointer.save: {self.directory!r} was opened with "
+                               f"read_only=True")
         ocp = import_orbax()
         leaves_with_path, _ = tree_util.tree_flatten_with_path(_to_numpy(state))
         flat = {f"{i:05d}": leaf for i, (_, leaf) in enumerate(leaves_with_path)}

@@ -68,7 +68,22 @@ def _load(args):
     from .config import load
     from .trainer import trainer_from_config
     cfg = load(args.config, args.overrides)
+    _start_cpu_devices(cfg.devices.count)
     return cfg, trainer_from_config(cfg)
+
+
+def _start_cpu_devices(count: int) -> None:
+    """Give the CPU backend `devices.count` devices when nothing else decided it.
+
+    The CPU client's device count is fixed when it starts, so this only acts before
+    the first computation and when neither LAMINA_NUM_CPU_DEVICES nor XLA_FLAGS'
+    host device count was set by the user (theirs wins).
+    """
+    from lamina.backend import client
+    if (count > 1 and not client.backend_started()
+            and "LAMINA_NUM_CPU_DEVICES" not in os.environ
+            and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")):
+        os.environ["LAMINA_NUM_CPU_DEVICES"] = str(count)
 
 
 def _train(args) -> int:
@@ -107,8 +122,12 @@ def _eval(args) -> int:
         raise ConfigError(f"no checkpoint {'' if step is None else step} in {directory!r}")
     state, _ = ckpt.restore(step, trainer.init_state())
     ckpt.close()
-    params = state["ema"] if "ema" in state else state["params"]
-    metrics = trainer.evaluate(params, state["model_state"])
+    # NOTE: the same keys as the evaluations during training: the raw params' metrics,
+    # and with EMA on, the EMA params' metrics prefixed `ema_`.
+    metrics = trainer.evaluate(state["params"], state["model_state"])
+    if "ema" in state:
+        ema = trainer.evaluate(state["ema"], state["model_state"])
+        metrics.update({f"ema_{k}": v for k, v in ema.items()})
     print(json.dumps({"step": step, **{f"eval/{k}": v for k, v in metrics.items()}}))
     return 0
 

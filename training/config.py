@@ -91,8 +91,15 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class DevicesConfig:
-    count: int = 1
-    strategy: str = "pmap"
+    count: int = 1                  # devices per process (data parallel over all of them)
+    strategy: str = "pmap"          # pmap | mesh (a sharded jit over a 1-D mesh)
+    # Multi-process (lamina.distributed.initialize's arguments); null: from the
+    # environment (LAMINA_COORDINATOR_ADDRESS / JAX_COORDINATOR_ADDRESS,
+    # LAMINA_NUM_PROCESSES, LAMINA_PROCESS_ID, or Slurm's variables). One process when
+    # neither says otherwise.
+    coordinator_address: Optional[str] = None   # host:port of process 0
+    num_processes: Optional[int] = None
+    process_id: Optional[int] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,12 +120,12 @@ _CHOICES = {
     "train.keep_best_mode": ("auto", "max", "min"),
     "train.on_nan": ("stop", "skip"),
     "train.progress": ("auto", "bar", "lines", "none"),
-    "devices.strategy": ("pmap",),
+    "devices.strategy": ("pmap", "mesh"),
 }
 _POSITIVE = ("train.batch_size", "train.log_every", "train.eval_batch_size", "train.keep",
              "optim.accumulation_steps", "devices.count", "train.steps", "train.epochs",
-             "train.loss_scale", "train.loss_scale_period")
-_NON_NEGATIVE = ("train.eval_every", "train.checkpoint_every")
+             "train.loss_scale", "train.loss_scale_period", "devices.num_processes")
+_NON_NEGATIVE = ("train.eval_every", "train.checkpoint_every", "devices.process_id")
 
 
 def _type_name(tp) -> str:
@@ -232,7 +239,7 @@ def _check_values(cfg: Config) -> None:
         if value is not None and value <= 0:
             raise ConfigError(f"config key '{path}' must be positive; got {value}")
     for path in _NON_NEGATIVE:
-        if _get(cfg, path) < 0:
+        if _get(cfg, path) is not None and _get(cfg, path) < 0:
             raise ConfigError(f"config key '{path}' must be >= 0; got {_get(cfg, path)}")
     if cfg.train.steps is None and cfg.train.epochs is None:
         raise ConfigError("config needs 'train.steps' or 'train.epochs' (how long to train)")
@@ -256,6 +263,15 @@ def _check_values(cfg: Config) -> None:
         raise ConfigError(f"config key 'data.eval_fraction' must be in [0, 1); got "
                           f"{cfg.data.eval_fraction}")
     t, d = cfg.train, cfg.devices
+    if d.coordinator_address is not None and (
+            ":" not in d.coordinator_address or
+            not d.coordinator_address.rsplit(":", 1)[1].isdigit()):
+        raise ConfigError(f"config key 'devices.coordinator_address' must look like "
+                          f"'host:port'; got {d.coordinator_address!r}")
+    if (d.process_id is not None and d.num_processes is not None and
+            d.process_id >= d.num_processes):
+        raise ConfigError(f"config key 'devices.process_id' ({d.process_id}) must be less "
+                          f"than 'devices.num_processes' ({d.num_processes})")
     global_batch = t.batch_size * (d.count if t.batch_size_per_device else 1)
     if global_batch % d.count:
         raise ConfigError(f"config 'train.batch_size' ({t.batch_size}) is not divisible by "

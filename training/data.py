@@ -241,8 +241,12 @@ class BatchIterator:
         if batch_size > n:
             raise ValueError(f"BatchIterator: batch_size={batch_size} is larger than the "
                              f"dataset ({n} examples)")
+        i, k = shard
+        if not 0 <= i < k or batch_size % k:
+            raise ValueError(f"BatchIterator: shard={shard} must be (i, k) with 0 <= i < k "
+                             f"and k dividing batch_size={batch_size}")
         self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.shard = shard
+        self.shard = (int(i), int(k))
         self.epoch, self.position = 0, 0
         self._perm_epoch, self._perm = None, None
 
@@ -267,7 +271,30 @@ class BatchIterator:
         return idx[i * per:(i + 1) * per]
 
     def state(self) -> dict:
+        """The position to save: ``epoch`` and ``position`` (global batches consumed in
+        this epoch)."""
         return {"epoch": int(self.epoch), "position": int(self.position)}
 
     def restore(self, state: dict) -> None:
-        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        """Continue from ``state``. With a ``batch_size`` entry (the global batch size the
+        position was counted in) that differs from this iterator's (a resume on another
+        device count with ``batch_size_per_device``), the position is converted when the
+        examples consumed in its epoch are a whole number of the current batches.
+
+        >>> it = BatchIterator(100, batch_size=10)
+        >>> it.restore({"epoch": 2, "position": 3, "batch_size": 20})
+        >>> it.state()
+        {'epoch': 2, 'position': 6}
+        """
+        epoch, position = int(state["epoch"]), int(state["position"])
+        saved = int(state.get("batch_size", self.batch_size))
+        if saved != self.batch_size:
+            consumed = position * saved
+            if consumed % self.batch_size:
+                raise ValueError(
+                    f"BatchIterator.restore: the checkpoint consumed {position} batches of "
+                    f"{saved} examples ({consumed}) in epoch {epoch}, not a whole number of "
+                    f"the current global batches of {self.batch_size}; resume with a global "
+                    f"batch size dividing {consumed} (or set run.resume=never)")
+            position = consumed // self.batch_size
+        self.epoch, self.position = epoch, position

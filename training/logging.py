@@ -36,8 +36,7 @@ class MetricLogger:
         if not enabled:
             return
         os.makedirs(run_dir, exist_ok=True)
-        from tensorboardX import SummaryWriter
-        self._writer = SummaryWriter(logdir=run_dir, flush_secs=5)
+        self._writer = _summary_writer_class()(logdir=run_dir, flush_secs=5)
         self._jsonl = open(os.path.join(run_dir, "metrics.jsonl"), "a")
         if progress == "auto":
             progress = "bar" if getattr(self.stream, "isatty", lambda: False)() else "lines"
@@ -138,3 +137,21 @@ def read_events(run_dir) -> dict[str, list[tuple[int, float]]]:
                 if v.HasField("simple_value"):
                     out.setdefault(v.tag, []).append((int(ev.step), float(v.simple_value)))
     return out
+
+
+def _summary_writer_class():
+    """tensorboardX's SummaryWriter, imported without PyTorch.
+
+    tensorboardX imports torch at module level when it is installed, only to accept torch
+    tensors; that costs seconds per launch and lamina logs Python floats. So torch is
+    hidden while tensorboardX loads, unless the program imported torch already.
+    """
+    if "tensorboardX.writer" in sys.modules or "torch" in sys.modules:
+        from tensorboardX import SummaryWriter
+        return SummaryWriter
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        del sys.modules["torch"]
+    return SummaryWriter

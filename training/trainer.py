@@ -28,7 +28,8 @@ from lamina import lax, optim, random, tree_util
 
 from .data import BatchIterator, Dataset
 
-__all__ = ["Trainer", "fit", "TrainResult", "TrainingError", "build_optimizer"]
+__all__ = ["Trainer", "fit", "TrainResult", "TrainingError", "build_optimizer",
+           "init_distributed"]
 
 
 _PRECISIONS = {"f32": "f32", "float32": "f32", "bf16": "bf16", "bfloat16": "bf16",
@@ -156,7 +157,18 @@ class Trainer:
     ``loss``: ``"auto"`` (cross entropy for classification, MSE for regression),
     ``"cross_entropy"``, ``"mse"``, or a callable ``(outputs, labels) -> (per-example
     losses, {name: per-example metric})``.
+
+    ``devices``: this process's devices to train on, data parallel; ``strategy``:
+    ``"pmap"`` (a replicated state per device, gradients all-reduced with ``pmean``) or
+    ``"mesh"`` (one sharded ``jit`` over a 1-D mesh: params replicated, batch split; one
+    process only). After ``lamina.distributed.initialize`` the pmap spans every
+    process's devices: each process reads its slice of every global ``batch_size``
+    batch, process 0 alone logs and writes checkpoints (the output directory must be
+    shared), and all processes resume from the step process 0 picks. Checkpoints hold
+    device-independent state, so a run resumes on another device count.
     """
+
+    _fit_calls = 0
 
     def __init__(self, model, optimizer, data: Dataset, *, steps=None, epochs=None,
                  batch_size=64, loss="auto", seed=0, output_dir=None, resume="auto",
@@ -164,7 +176,7 @@ class Trainer:
                  keep=3, keep_best=None, keep_best_mode="auto", precision="f32",
                  on_nan="stop", accumulation_steps=1, ema_decay=None, devices=1,
                  progress="auto", config=None, async_checkpointing=True,
-                 loss_scale=2.0 ** 15, loss_scale_period=2000):
+                 loss_scale=2.0 ** 15, loss_scale_period=2000, strategy="pmap"):
         self.model, self.tx, self.data = model, optimizer, data
         self.batch_size, self.seed = batch_size, seed
         self.output_dir, self.resume = output_dir, resume
@@ -191,16 +203,33 @@ class Trainer:
         self.async_checkpointing = async_checkpointing
         if on_nan not in ("stop", "skip"):
             raise ValueError(f"Trainer: on_nan must be 'stop' or 'skip', got {on_nan!r}")
+        if strategy not in ("pmap", "mesh"):
+            raise ValueError(f"Trainer: strategy must be 'pmap' or 'mesh'; got {strategy!r}")
+        from .config import ConfigError
         if devices > lamina.local_device_count():
-            from .config import ConfigError
             raise ConfigError(
                 f"devices.count={devices} but only {lamina.local_device_count()} device(s) "
                 f"are visible; on a CPU set LAMINA_NUM_CPU_DEVICES={devices} before "
                 f"starting")
-        if batch_size % (devices * accumulation_steps):
-            raise ValueError(f"Trainer: batch_size={batch_size} must be divisible by "
-                             f"devices*accumulation_steps={devices * accumulation_steps}")
-        self.iterator = BatchIterator(len(data.x_train), batch_size, seed)
+        # NOTE: after lamina.distributed.initialize, ``devices`` counts this process's
+        # devices; every process trains on its slice of each global batch.
+        self.process_index, self.process_count = lamina.process_index(), lamina.process_count()
+        n_global = devices * self.process_count
+        if strategy == "mesh" and self.process_count > 1:
+            raise ConfigError("devices.strategy=mesh runs in one process only (a sharded jit "
+                              "spanning processes is not supported yet); use "
+                              "devices.strategy=pmap for multi-process training")
+        if batch_size % (n_global * accumulation_steps):
+            raise ConfigError(
+                f"Trainer: the global batch_size={batch_size} must be divisible by devices "
+                f"({devices} per process x {self.process_count} process(es)) x "
+                f"accumulation_steps ({accumulation_steps}) = "
+                f"{n_global * accumulation_steps}")
+        self.strategy = strategy
+        self._mode = ("pmap" if strategy == "pmap" and n_global > 1 else
+                      "mesh" if strategy == "mesh" and devices > 1 else "single")
+        self.iterator = BatchIterator(len(data.x_train), batch_size, seed,
+                                      shard=(self.process_index, self.process_count))
         if steps is None:
             if epochs is None:
                 raise ValueError("Trainer: give steps= or epochs=")
@@ -214,6 +243,13 @@ class Trainer:
             self.loss_fn = {"cross_entropy": _cross_entropy, "mse": _mse}[loss]
         self._stop_signal = None
         self._build_steps()
+        if keep_best is not None:
+            names = self.eval_metric_names()
+            if keep_best[len("eval/"):] not in names:
+                raise ConfigError(
+                    f"train.keep_best={keep_best!r} is not a metric the evaluation "
+                    f"produces; it produces: "
+                    f"{', '.join('eval/' + n for n in names) or 'nothing (no eval split)'}")
 
     # --- state ---------------------------------------------------------------------
 
@@ -242,9 +278,30 @@ class Trainer:
 
     # --- the step --------------------------------------------------------------------
 
+    def eval_metric_names(self) -> list:
+        """The names :meth:`evaluate` returns (``loss``, the loss function's metrics and,
+        with EMA, ``ema_``-prefixed copies), found by abstract evaluation: nothing runs.
+
+        >>> from lamina import optim
+        >>> from lamina.training import data, models
+        >>> ds = data.load_dataset("synthetic", n=32, dim=4, classes=2)
+        >>> t = Trainer(models.get_model("mlp", num_outputs=2, hidden=(4,)), optim.sgd(0.1),
+        ...             ds, steps=1, batch_size=8, ema_decay=0.9)
+        >>> t.eval_metric_names()
+        ['accuracy', 'loss', 'ema_accuracy', 'ema_loss']
+        """
+        if len(self.data.x_eval) == 0:
+            return []
+        state = lamina.eval_shape(self.init_state)
+        x, y = np.asarray(self.data.x_eval[:1]), np.asarray(self.data.y_eval[:1])
+        sums = lamina.eval_shape(self._eval_step, state["params"], state["model_state"], x, y,
+                                 np.ones(1, np.float32))
+        names = sorted(sums)
+        return names + [f"ema_{n}" for n in names] if self.ema_decay is not None else names
+
     def _build_steps(self):
         model, tx, loss_fn = self.model, self.tx, self.loss_fn
-        accum, ema_decay, multi = self.accum, self.ema_decay, self.n_dev > 1
+        accum, ema_decay, multi = self.accum, self.ema_decay, self._mode == "pmap"
         compute = {"bf16": lnp.bfloat16, "f16": lnp.float16}.get(self.precision)
         f16, period = self.precision == "f16", self.loss_scale_period
 
@@ -354,8 +411,26 @@ class Trainer:
                 out["loss_scale"] = new["loss_scale"]
             return new, out
 
-        if multi:
+        # NOTE: across processes the step also all-reduces a stop flag (SIGTERM seen by
+        # any process), so every process stops, saves and exits after the same step.
+        self._sync_stop = multi and self.process_count > 1
+        if self._sync_stop:
+            def step_fn(state, x, y, stop):
+                new, out = train_step(state, x, y)
+                return new, dict(out, stop=lax.pmax(stop, "devices"))
+            self._train_step = lamina.pmap(step_fn, axis_name="devices")
+        elif multi:
             self._train_step = lamina.pmap(train_step, axis_name="devices")
+        elif self._mode == "mesh":
+            # NOTE: data parallel as one SPMD program: params and optimizer state
+            # replicated, the batch split over a 1-D mesh; the partitioner inserts the
+            # gradient all-reduce that pmap's pmean spells out.
+            from lamina.sharding import Mesh, NamedSharding, PartitionSpec
+            mesh = Mesh(np.array(lamina.local_devices()[:self.n_dev]), ("devices",))
+            repl = NamedSharding(mesh, PartitionSpec())
+            split = NamedSharding(mesh, PartitionSpec("devices"))
+            self._train_step = lamina.jit(train_step, in_shardings=(repl, split, split),
+                                          out_shardings=(repl, repl))
         else:
             self._train_step = lamina.jit(train_step)
 
@@ -405,7 +480,8 @@ class Trainer:
         """Background thread gathering upcoming batches; yields (x, y, iterator state)."""
         q: queue.Queue = queue.Queue(maxsize=2)
         stop = threading.Event()
-        x_all, y_all, n_dev = self.data.x_train, self.data.y_train, self.n_dev
+        x_all, y_all = self.data.x_train, self.data.y_train
+        n_dev = self.n_dev if self._mode == "pmap" else 1
 
         def producer():
             try:
@@ -440,13 +516,20 @@ class Trainer:
     # --- the loop --------------------------------------------------------------------
 
     def _replicate(self, tree):
+        """Device-independent state -> what the step takes (one copy per local device
+        under pmap; a sharded jit places replicated state itself)."""
+        if self._mode != "pmap":
+            return tree
         n = self.n_dev
         return tree_util.tree_map(
             lambda x: np.broadcast_to(np.asarray(x), (n,) + np.shape(x)).copy(), tree)
 
     def _unreplicate(self, tree):
-        if self.n_dev == 1:
+        """The inverse of :meth:`_replicate`, on the host for pmap and mesh states."""
+        if self._mode == "single":
             return tree
+        if self._mode == "mesh":
+            return tree_util.tree_map(np.asarray, tree)
         return tree_util.tree_map(lambda x: np.asarray(x)[0], tree)
 
     def _host_state(self, state):
@@ -458,47 +541,110 @@ class Trainer:
             return "params" + tree_util.keystr(paths[index][0])
         return "the loss"
 
+    def _agree(self, name, compute):
+        """``compute()`` on process 0, its (JSON-able) value shared with every process
+        through the coordination service's key-value store (no-op with one process)."""
+        import json
+        from lamina import distributed
+        if self.process_count == 1:
+            return compute()
+        key = f"lamina/training/fit{self._fit_id}/{name}"
+        if self.process_index == 0:
+            try:
+                value = compute()
+            except BaseException as e:
+                distributed.key_value_set(key, json.dumps({"error": f"{e}"}),
+                                          allow_overwrite=True)
+                raise
+            distributed.key_value_set(key, json.dumps({"value": value}),
+                                      allow_overwrite=True)
+            return value
+        got = json.loads(distributed.key_value_get(key))
+        if "error" in got:
+            raise TrainingError(f"process 0 failed before training: {got['error']}")
+        return got["value"]
+
     def fit(self) -> TrainResult:
+        from lamina import distributed
+
         from .checkpoint import Checkpointer, find_checkpoint_dir
         from .logging import MetricLogger
 
+        # NOTE: the same count on every process (they run the same program), so the
+        # key-value keys of this call never meet a stale value of an earlier call.
+        Trainer._fit_calls += 1
+        self._fit_id = Trainer._fit_calls
+        main = self.process_index == 0
         run_dir = self.output_dir
         ckpt = None
         state = self.init_state()
         start_step = 0
         if run_dir is not None:
-            os.makedirs(run_dir, exist_ok=True)
-            ckpt = Checkpointer(os.path.join(run_dir, "checkpoints"), keep=self.keep,
-                                async_save=self.async_checkpointing,
-                                best_metric=self.keep_best, best_mode=self.keep_best_mode)
-            source, source_step = None, None
+            ckpt_dir = os.path.join(run_dir, "checkpoints")
+            if main:
+                os.makedirs(run_dir, exist_ok=True)
+                # NOTE: only process 0 writes checkpoints. orbax's multi-host protocol
+                # needs jax.distributed (jax's own process count and barriers), which a
+                # lamina run does not start; the replicated state is identical on every
+                # process, so process 0 saves it whole and the others never write.
+                ckpt = Checkpointer(ckpt_dir, keep=self.keep,
+                                    async_save=self.async_checkpointing,
+                                    best_metric=self.keep_best,
+                                    best_mode=self.keep_best_mode)
             if self.resume == "auto":
-                source, source_step = ckpt, ckpt.latest_step()
+                source_dir, given_step = ckpt_dir, None
             elif self.resume not in ("never", None):
-                d, s = find_checkpoint_dir(self.resume)
-                source = Checkpointer(d, keep=self.keep)
-                source_step = s if s is not None else source.latest_step()
-                if source_step is None:
+                source_dir, given_step = find_checkpoint_dir(self.resume)
+            else:
+                source_dir = given_step = None
+
+            def pick():
+                fresh = source_dir is None or source_dir != ckpt_dir or (
+                    given_step is not None)
+                existing = ckpt.all_steps() if fresh else []
+                if existing:
+                    from .config import ConfigError
+                    # NOTE: a new run would collide with (or interleave) these steps.
+                    raise ConfigError(
+                        f"run.resume={self.resume!r} but {ckpt_dir} already holds "
+                        f"checkpoints (steps {', '.join(map(str, existing))}); use a new "
+                        f"run.output_dir, remove them, or run.resume=auto to continue")
+                if source_dir is None or given_step is not None:
+                    return given_step
+                found = (ckpt if source_dir == ckpt_dir else Checkpointer(source_dir)
+                         ).latest_step()
+                if found is None and self.resume != "auto":
                     raise TrainingError(f"run.resume={self.resume!r}: no checkpoint there")
-            if source is not None and source_step is not None:
-                restored, meta = source.restore(source_step, state)
-                state = restored
+                return found
+
+            # NOTE: every process restores the step process 0 chose (a shared run
+            # directory is required, as for orbax across hosts).
+            source_step = self._agree("resume_step", pick)
+            if source_step is not None:
+                if main and source_dir == ckpt_dir:
+                    source = ckpt
+                else:
+                    source = Checkpointer(source_dir, keep=self.keep, read_only=not main)
+                state, meta = source.restore(source_step, state)
+                if source is not ckpt:
+                    source.close()
                 self.iterator.restore(meta["data"])
                 start_step = int(meta["step"])
-        if self.config is not None and run_dir is not None:
+        if self.config is not None and run_dir is not None and main:
             from .config import dump
             dump(self.config, os.path.join(run_dir, "config.yaml"))
 
         logger = MetricLogger(run_dir, self.steps, progress=self.progress,
-                              initial_step=start_step, enabled=run_dir is not None)
+                              initial_step=start_step, enabled=run_dir is not None and main)
         if self.config is not None and start_step == 0:
             from .config import to_dict
             logger.hparams(_flatten(to_dict(self.config)))
         if start_step:
             logger.message(f"resumed from step {start_step}")
 
-        if self.n_dev > 1:
-            state = self._replicate(state)
+        # NOTE: checkpoints hold one unreplicated copy of the state, so a run resumes on
+        # any device count; it is replicated here for the current one.
+        state = self._replicate(state)
         stop_flag = {"sig": None}
         old_handlers = {}
 
@@ -513,17 +659,25 @@ class Trainer:
         metrics, eval_metrics, preempted, evaluated_at = {}, {}, False, None
         last_saved = start_step if start_step else None
         t0, t_step = time.time(), start_step
+        saving = run_dir is not None
+        n_flags = self.n_dev
         batches = self._batches() if step < self.steps else iter(())
         try:
             for x, y, data_state in batches:
                 if step >= self.steps:
                     break
-                state, out = self._train_step(state, x, y)
+                if self._sync_stop:
+                    flag = np.full((n_flags,), stop_flag["sig"] is not None, np.int32)
+                    state, out = self._train_step(state, x, y, flag)
+                    stopping = bool(np.asarray(out.pop("stop")).max())
+                else:
+                    state, out = self._train_step(state, x, y)
+                    stopping = stop_flag["sig"] is not None
                 step += 1
                 self._data_state = data_state
                 log_now = step % self.log_every == 0 or step == self.steps
-                ckpt_now = ckpt is not None and (
-                    step == self.steps or stop_flag["sig"] is not None or
+                ckpt_now = saving and (
+                    step == self.steps or stopping or
                     (self.checkpoint_every and step % self.checkpoint_every == 0))
                 if log_now or ckpt_now:
                     self._check_finite(state)
@@ -535,32 +689,43 @@ class Trainer:
                     values = {f"train/{k}": v for k, v in metrics.items()}
                     if self.on_nan == "skip":
                         values["train/nan_skips"] = float(
-                            np.asarray(self._unreplicate(state)["nan_skips"]))
+                            np.asarray(self._unreplicate(state["nan_skips"])))
                     logger.scalars(step, values)
                     logger.progress_update(step, values)
                 if self.eval_every and step % self.eval_every == 0 and step != self.steps:
                     eval_metrics, evaluated_at = self._run_eval(state, logger, step), step
                 if ckpt_now and self.keep_best and evaluated_at != step and (
-                        stop_flag["sig"] is None or step == self.steps):
+                        not stopping or step == self.steps):
                     # NOTE: rank every regular checkpoint (a preemption save is unranked).
                     eval_metrics, evaluated_at = self._run_eval(state, logger, step), step
                 if ckpt_now:
-                    ckpt.save(step, self._host_state(state), self._meta(data_state),
-                              metrics=self._ckpt_metrics(eval_metrics, evaluated_at, step))
+                    if ckpt is not None:
+                        ckpt.save(step, self._host_state(state), self._meta(data_state),
+                                  metrics=self._ckpt_metrics(eval_metrics, evaluated_at,
+                                                             step))
                     last_saved = step
-                if stop_flag["sig"] is not None and step < self.steps:
+                if stopping and step < self.steps:
                     preempted = True
-                    logger.message(f"received signal {stop_flag['sig']}: saved step {step}"
-                                   f", exiting (rerun to resume)")
+                    sig = stop_flag["sig"]
+                    what = f"signal {sig}" if sig is not None else (
+                        "a stop request from another process")
+                    logger.message(f"received {what}: saved step {step}, exiting (rerun "
+                                   f"to resume)")
                     break
                 if step >= self.steps:
                     break
             if not preempted and evaluated_at != step:
                 eval_metrics, evaluated_at = self._run_eval(state, logger, step), step
-            if ckpt is not None and last_saved != step:
-                ckpt.save(step, self._host_state(state), self._meta(
-                    getattr(self, "_data_state", self.iterator.state())),
-                    metrics=self._ckpt_metrics(eval_metrics, evaluated_at, step))
+            if saving and last_saved != step:
+                if ckpt is not None:
+                    ckpt.save(step, self._host_state(state), self._meta(
+                        getattr(self, "_data_state", self.iterator.state())),
+                        metrics=self._ckpt_metrics(eval_metrics, evaluated_at, step))
+                last_saved = step
+            if ckpt is not None:
+                ckpt.wait()
+            # NOTE: no process returns before process 0's last checkpoint is complete.
+            distributed.barrier(f"lamina/training/fit{self._fit_id}/done")
         finally:
             if hasattr(batches, "close"):
                 batches.close()
@@ -577,7 +742,7 @@ class Trainer:
 
     def _meta(self, data_state):
         from .config import to_dict
-        meta = {"data": data_state}
+        meta = {"data": dict(data_state, batch_size=self.batch_size)}
         if self.config is not None:
             meta["config"] = to_dict(self.config)
         return meta
@@ -608,10 +773,11 @@ class Trainer:
     def _check_finite(self, state):
         if self.on_nan != "stop":
             return
-        host = self._unreplicate(state)
+        # NOTE: only the two flags come to the host, not the whole (replicated) state.
+        host = self._unreplicate({k: state[k] for k in ("first_bad_step", "first_bad_leaf")})
         bad = int(np.asarray(host["first_bad_step"]))
         if bad >= 0:
-            leaf = self._leaf_name(host, int(np.asarray(host["first_bad_leaf"])))
+            leaf = self._leaf_name(state, int(np.asarray(host["first_bad_leaf"])))
             raise TrainingError(
                 f"non-finite loss or gradient at step {bad} (first non-finite gradient "
                 f"leaf: {leaf}); the parameters are those before that step and the last "
@@ -643,6 +809,7 @@ def trainer_from_config(cfg) -> Trainer:
     from .config import ConfigError
     from .data import load_dataset
     from .models import get_model, import_user_module, load_function_model
+    init_distributed(cfg.devices)
     for i, mod in enumerate(cfg.imports):
         import_user_module(mod, f"imports[{i}]")
     d = cfg.data
@@ -661,7 +828,8 @@ def trainer_from_config(cfg) -> Trainer:
     tx = build_optimizer(o.name, o.learning_rate, o.args, o.schedule, o.clip_norm,
                          o.weight_decay_mask)
     t = cfg.train
-    batch = t.batch_size * (cfg.devices.count if t.batch_size_per_device else 1)
+    n_global = cfg.devices.count * lamina.process_count()
+    batch = t.batch_size * (n_global if t.batch_size_per_device else 1)
     if batch > len(data.x_train):
         raise ConfigError(f"train.batch_size={batch} is larger than the training set "
                           f"({len(data.x_train)} examples)")
@@ -673,4 +841,32 @@ def trainer_from_config(cfg) -> Trainer:
                    precision=t.precision, loss_scale=t.loss_scale,
                    loss_scale_period=t.loss_scale_period, on_nan=t.on_nan,
                    accumulation_steps=o.accumulation_steps, ema_decay=o.ema_decay,
-                   devices=cfg.devices.count, progress=t.progress, config=cfg)
+                   devices=cfg.devices.count, strategy=cfg.devices.strategy,
+                   progress=t.progress, config=cfg)
+
+
+def init_distributed(devices_cfg) -> bool:
+    """Join a multi-process run when the ``devices`` config or the environment asks for
+    one (``lamina.distributed.initialize`` with the config's values, the rest read from
+    the environment as it does); True when this process is part of one.
+
+    >>> from lamina.training.config import DevicesConfig
+    >>> init_distributed(DevicesConfig(num_processes=1))   # one process: nothing to do
+    False
+    """
+    from lamina import distributed
+    from .config import ConfigError
+    if distributed.is_initialized():
+        return True
+    d = devices_cfg
+    # NOTE: the same environment detection as initialize() (lamina's and jax's variables,
+    # Slurm), to decide whether there is a multi-process run to join at all.
+    address, num, pid, _ = distributed._detect(d.coordinator_address, d.num_processes,
+                                               d.process_id, None, None)
+    if num is None or num == 1:
+        return False
+    try:
+        distributed.initialize(address, num, pid)
+    except (ValueError, RuntimeError) as e:
+        raise ConfigError(f"devices: cannot join the {num}-process run: {e}") from None
+    return True

@@ -49,6 +49,9 @@ def test_exact_resume(tmp_path):
 
 SCRIPT = textwrap.dedent("""
     import sys, os
+    # NOTE: tensorboardX imports torch when installed (only to accept torch tensors):
+    # seconds per launch, which the kill loop below pays 10 times.
+    sys.modules["torch"] = None
     sys.path.insert(0, {root!r})
     from lamina import optim
     from lamina.training import Trainer, get_model, load_dataset
@@ -148,33 +151,93 @@ def test_keep_latest_plus_best(tmp_path):
     ck.close()
 
 
+# A fork server: imports lamina, orbax (jax) and tensorboardX once, then forks one training
+# process per request line "OUT STEPS EVERY LOG" and answers its pid; the child writes
+# its progress lines to LOG. A fork skips the ~5-7 s of imports per launch, so the kill
+# loop can afford 10 kills; each child is still a separate process killed by SIGKILL.
+ZYGOTE = textwrap.dedent("""
+    import os, signal, sys
+    sys.modules["torch"] = None
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    sys.path.insert(0, {root!r})
+    import orbax.checkpoint, tensorboardX  # noqa: F401
+    from lamina import optim
+    from lamina.training import Trainer, get_model, load_dataset
+    import lamina.backend.client
+    assert not lamina.backend.client.backend_started()   # nothing to break by forking
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)        # children are reaped for us
+    print("READY", flush=True)
+    for line in sys.stdin:
+        out, steps, every, log = line.split()
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            sys.stderr = open(log, "w", buffering=1)
+            ds = load_dataset("synthetic", n=128, dim=6, classes=3, seed=0)
+            t = Trainer(get_model("mlp", num_outputs=3, hidden=(8,)),
+                        optim.inject_hyperparams(optim.adam)(learning_rate=1e-2), ds,
+                        steps=int(steps), batch_size=24, output_dir=out, progress="lines",
+                        log_every=1, checkpoint_every=int(every), ema_decay=0.5)
+            t.fit()
+            os._exit(0)
+        print(pid, flush=True)
+""")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 def test_repeated_sigkill_then_resume_is_bit_identical(tmp_path):
-    """Killed 5 times at random points (mid-step or mid-save: a save after every step),
-    each relaunch resuming the last; the final parameters equal an uninterrupted run."""
+    """Killed 10 times at random points (a save after every step, so mostly mid-save;
+    also mid-step or at start-up), each relaunch resuming the last complete checkpoint;
+    the final parameters equal an uninterrupted run's."""
     import random
     rnd = random.Random(1234)
-    out, steps = tmp_path / "killed", 40
-    progress, template = [], _trainer(tmp_path / "x", 1).init_state()
-    for _ in range(5):
-        proc = _spawn(tmp_path, out, steps, 1)
-        seen, want = 0, rnd.randint(1, 4)
-        for line in proc.stderr:
-            if line.startswith("step "):
-                seen += 1
-                if seen >= want:
-                    break
-        time.sleep(rnd.uniform(0.0, 0.05))
-        proc.kill()
-        proc.communicate(timeout=30)
-        ck = Checkpointer(str(out / "checkpoints"), keep=3)
-        step = ck.latest_step() or 0
-        if step:   # the latest complete checkpoint restores whole
-            state, meta = ck.restore(step, template)
-            assert int(state["step"]) == meta["step"] == step
-        ck.close()
-        assert step < steps
-        progress.append(step)
+    out, steps = tmp_path / "killed", 60
+    progress, mid_save, template = [], 0, _trainer(tmp_path / "x", 1).init_state()
+    script = tmp_path / "zygote.py"
+    script.write_text(ZYGOTE.format(root=ROOT))
+    zygote = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert zygote.stdout.readline().strip() == "READY"
+        for kill in range(10):
+            log = tmp_path / f"run{kill}.log"
+            zygote.stdin.write(f"{out} {steps} 1 {log}\n")
+            zygote.stdin.flush()
+            pid = int(zygote.stdout.readline())
+            want, deadline = rnd.randint(1, 5), time.time() + 60
+            while time.time() < deadline and _alive(pid) and (
+                    not log.exists() or log.read_text().count("\nstep ") +
+                    log.read_text().startswith("step ") < want):
+                time.sleep(0.01)
+            assert _alive(pid), f"run {kill} ended before its kill:\n{log.read_text()}"
+            time.sleep(rnd.uniform(0.0, 0.05))
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.01)
+            ckpt_dir = out / "checkpoints"
+            # an orbax temporary directory left behind: the kill interrupted a save
+            mid_save += any(".orbax-checkpoint-tmp" in p.name for p in ckpt_dir.iterdir())
+            ck = Checkpointer(str(ckpt_dir), keep=3)
+            step = ck.latest_step() or 0
+            if step:   # the latest complete checkpoint restores whole
+                state, meta = ck.restore(step, template)
+                assert int(state["step"]) == meta["step"] == step
+            ck.close()
+            assert step < steps
+            progress.append(step)
+    finally:
+        zygote.kill()
+        zygote.communicate(timeout=30)
     assert progress == sorted(progress) and progress[-1] > 0
+    assert mid_save >= 1, "no kill landed during a checkpoint save"
+    print(f"checkpoint steps after each kill: {progress}; {mid_save} kills mid-save")
     resumed = _trainer(out, steps).fit()
     full = _trainer(tmp_path / "full", steps).fit()
     assert resumed.step == full.step == steps

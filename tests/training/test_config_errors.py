@@ -94,6 +94,25 @@ CASES = [
      r"'model.fn=json' must look like 'package.module:function'"),
     (None, ["imports=[no_such_mod_xyz]"], r"'imports\[0\]': cannot import 'no_such_mod_xyz'"),
     (None, ["model.args.d_model=3"], r"'d_model' in model.args \(model 'mlp'\)"),
+    # keep_best must be a metric the evaluation produces (checked before training)
+    (None, ["train.keep_best=eval/accurcy"],
+     r"train.keep_best='eval/accurcy' is not a metric the evaluation produces; it "
+     r"produces: eval/accuracy, eval/loss$"),
+    (None, ["train.keep_best=eval/f1", "optim.ema_decay=0.9"],
+     r"it produces: eval/accuracy, eval/loss, eval/ema_accuracy, eval/ema_loss$"),
+    (None, ["train.keep_best=eval/loss", "data.eval_fraction=0"],
+     r"train.keep_best='eval/loss' is not .* produces: nothing \(no eval split\)"),
+    # devices: strategy and multi-process keys
+    (None, ["devices.strategy=shard_map"], r"'devices.strategy' must be one of pmap, mesh"),
+    (None, ["devices.coordinator_address=localhost"],
+     r"'devices.coordinator_address' must look like 'host:port'; got 'localhost'"),
+    (None, ["devices.num_processes=0"], r"'devices.num_processes' must be positive"),
+    (None, ["devices.process_id=-1"], r"'devices.process_id' must be >= 0"),
+    (None, ["devices.num_processes=2", "devices.process_id=2"],
+     r"'devices.process_id' \(2\) must be less than 'devices.num_processes' \(2\)"),
+    (None, ["devices.num_processes=2", "devices.process_id=1"],
+     r"devices: cannot join the 2-process run: .*coordinator_address is not set"),
+    (None, ["devices.num_processes=two"], r"'devices.num_processes' expects int or null"),
     # bad override syntax
     (None, ["train.steps"], r"override 'train.steps' must look like key.path=value"),
     (None, ["=5"], r"override '=5' has an empty key path"),
@@ -128,3 +147,15 @@ def test_bad_config(raw, overrides, msg):
     with pytest.raises(ConfigError, match=msg) as info:
         trainer_from_config(C.from_dict(BASE if raw is None else raw, overrides))
     assert "\n" not in str(info.value)       # one line on the command line
+
+
+def test_cli_keep_best_unknown_metric_exits_2_before_training(tmp_path, capsys):
+    import yaml
+    from lamina.training.cli import main
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(dict(BASE, run={"output_dir": str(tmp_path / "run")})))
+    assert main(["train", str(cfg), "train.keep_best=eval/acc"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lamina: error: train.keep_best='eval/acc'") and err.count("\n") == 1
+    assert "eval/accuracy, eval/loss" in err
+    assert not (tmp_path / "run").exists()      # failed before anything was written

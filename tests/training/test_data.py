@@ -52,3 +52,34 @@ def test_npz_and_memmapped_npy(tmp_path):
         data.load_dataset("npz", path=str(tmp_path / "d.npz"), features="nope")
     with pytest.raises(ConfigError, match="does not exist"):
         data.load_dataset("npz", path=str(tmp_path / "missing.npz"))
+
+
+def test_shuffling_is_a_deterministic_function_of_seed_and_epoch():
+    n, bs = 50, 8                       # 6 batches per epoch, 2 examples dropped
+    def epochs(seed, k=3):
+        it = data.BatchIterator(n, bs, seed=seed)
+        return [np.concatenate([it.next() for _ in range(n // bs)]) for _ in range(k)]
+    a, b, c = epochs(7), epochs(7), epochs(8)
+    for ea, eb in zip(a, b):
+        np.testing.assert_array_equal(ea, eb)          # same seed: same order, every epoch
+    assert not np.array_equal(a[0], c[0])               # another seed: another order
+    for e in range(3):
+        # each epoch: a permutation (no repeats), drawn afresh; a different 2 are dropped
+        expected = np.random.default_rng([7, e]).permutation(n)[:n // bs * bs]
+        np.testing.assert_array_equal(a[e], expected)
+        assert len(set(a[e].tolist())) == len(a[e])
+    assert not np.array_equal(a[0], a[1])
+    # a fresh iterator jumped to epoch 2 sees epoch 2 without replaying 0 and 1
+    it = data.BatchIterator(n, bs, seed=7)
+    it.restore({"epoch": 2, "position": 0})
+    np.testing.assert_array_equal(it.next(), a[2][:bs])
+
+
+def test_process_shards_partition_each_global_batch():
+    k, bs = 4, 16
+    whole = data.BatchIterator(50, bs, seed=1)
+    shards = [data.BatchIterator(50, bs, seed=1, shard=(i, k)) for i in range(k)]
+    for _ in range(7):                                   # across an epoch boundary
+        parts = [s.next() for s in shards]
+        assert all(len(p) == bs // k for p in parts)
+        np.testing.assert_array_equal(np.concatenate(parts), whole.next())

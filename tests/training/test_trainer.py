@@ -104,3 +104,36 @@ def test_float16_dynamic_loss_scaling(ds):
     ref, _ = f32._train_step(dict(f32.init_state(), params=s1["params"]), x, y)
     np.testing.assert_allclose(s2["params"]["head"]["kernel"], ref["params"]["head"]["kernel"],
                                atol=2e-3)
+
+
+def test_keep_best_and_strategy_checked_before_training(ds, tmp_path):
+    from lamina.training import ConfigError, Trainer
+
+    def fn(params, x):
+        return x @ params["w"]
+
+    def init(key, x):
+        return {"w": np.zeros((x.shape[-1], 3), np.float32)}
+
+    def loss(out, y):    # a custom loss with its own metric
+        losses, metrics = optim.softmax_cross_entropy_with_integer_labels(out, y), {}
+        metrics["margin"] = out.max(axis=-1) - out.min(axis=-1)
+        return losses, metrics
+
+    kw = dict(steps=2, batch_size=32, progress="none", output_dir=str(tmp_path / "run"))
+    t = Trainer(FunctionModel(fn, init), optim.sgd(0.1), ds, loss=loss, ema_decay=0.5, **kw)
+    assert t.eval_metric_names() == ["loss", "margin", "ema_loss", "ema_margin"]
+    Trainer(FunctionModel(fn, init), optim.sgd(0.1), ds, loss=loss, ema_decay=0.5,
+            keep_best="eval/ema_margin", **kw)
+    with pytest.raises(ConfigError, match=r"keep_best='eval/accuracy' is not a metric the "
+                                          r"evaluation produces; it produces: eval/loss, "
+                                          r"eval/margin$"):
+        Trainer(FunctionModel(fn, init), optim.sgd(0.1), ds, loss=loss,
+                keep_best="eval/accuracy", **kw)
+    with pytest.raises(ValueError, match="strategy must be 'pmap' or 'mesh'; got 'dp'"):
+        Trainer(FunctionModel(fn, init), optim.sgd(0.1), ds, strategy="dp", **kw)
+    with pytest.raises(ConfigError, match=r"batch_size=30 must be divisible by .* x "
+                                          r"accumulation_steps \(4\) = 4"):
+        Trainer(FunctionModel(fn, init), optim.sgd(0.1), ds, accumulation_steps=4,
+                **dict(kw, batch_size=30))
+    assert not (tmp_path / "run").exists()     # nothing ran, nothing was written
