@@ -23,27 +23,14 @@ def compile_module(module_text: str, device: Device) -> Any:
     key = (module_text, (device.id,), ())
     exe = _compile_cache.get(key)
     if exe is None:
-        client = device.client
         # NOTE (issue 5): pin the device; the default assignment is device 0, which made
         # eager ops on Arrays committed to another device (a pmap output's shard) fail.
         # The disk key names the device too: an entry holds its device assignment.
         options = _jaxlib.compile_options(device_assignment=[[device.id]])
-        # NOTE: a program calling Python holds this process's callbacks: not on disk.
-        disk_key = exe = None
-        if not _jaxlib.has_host_callbacks(module_text):
-            disk_key = persistent_cache.entry_key(
-                module_text, f"replicas=1,partitions=1,device={device.id}", device)
-            exe = persistent_cache.load(
-                disk_key, lambda blob: _jaxlib.deserialize(client, blob, [device], options))
-        if exe is None:
-            try:
-                exe = _jaxlib.compile(client, module_text, [device], options)
-            except _jaxlib.JaxRuntimeError as e:
-                raise RuntimeError(f"XLA failed to compile a lamina program (a lamina bug; "
-                                   f"please report it):\n{e}\n--- module ---\n{module_text}"
-                                   ) from None
-            if disk_key:
-                persistent_cache.store(disk_key, _jaxlib.serialize(exe))
+        exe = _load_or_compile(module_text, [device], options,
+                               f"replicas=1,partitions=1,device={device.id}",
+                               "XLA failed to compile a lamina program (a lamina bug; "
+                               "please report it)")
         _compile_cache[key] = exe
     return exe
 
@@ -144,11 +131,12 @@ def compile_replicated(module_text: str, devices: Sequence[Device]) -> Any:
 
 def _load_or_compile(module_text: str, devices: Sequence[Device], options: Any,
                      options_key: str, failure: str) -> Any:
-    """A multi-device executable from the persistent cache, else compiled (and stored).
+    """An executable from the persistent cache, else compiled (and stored).
 
-    NOTE: programs spanning several processes skip the disk cache: each process would
-    load its own copy of an executable whose collectives are set up across processes,
-    a case not checked against jaxlib.
+    NOTE: programs calling Python skip the disk cache (they hold this process's
+    callbacks), and so do programs spanning several processes: each process would load
+    its own copy of an executable whose collectives are set up across processes, a case
+    not checked against jaxlib.
     """
     client = devices[0].client
     disk_key = None
