@@ -6,6 +6,12 @@ table shows, per metric, the median and min–max over rounds and the ratios
 lamina/jax, lamina/torch and lamina/torch1 of the medians (every metric is a cost, so
 < 1 means lamina is better). "torch1" is torch with `torch.set_num_threads(1)`.
 
+A workload may also report a `check` (numbers that are not costs, such as the loss at
+step 0 and after a few steps, from the same data and initial weights): every framework's
+values must match lamina's within the workload's `CHECK_RTOL` (default 1e-5 for jax,
+1e-4 for torch), or the run fails. A benchmark that compares different computations is
+worthless; this catches drift, `--quick` included.
+
 The "load" row is the CPU used by *other* processes while each run was going
 (machine-wide busy time from /proc/stat minus this run's own CPU time, in cores): on a
 shared machine a ratio measured under load is suspect.
@@ -29,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # Cheapest first; `--quick` runs these with fewer rounds and shorter timings.
-WORKLOADS = ["dispatch", "mlp", "random_init", "memory", "pergrad", "scan_rnn", "compile"]
+WORKLOADS = ["dispatch", "mlp", "random_init", "memory", "pergrad", "scan_rnn", "cnn",
+             "transformer", "pmap", "train_e2e", "compile"]
 ALL_FRAMEWORKS = ("lamina", "jax", "torch", "torch1")
 
 
@@ -47,8 +54,8 @@ def _children_cpu_s() -> float:
 
 
 def run_one(workload: str, framework: str, quick: bool, timeout: float) -> dict:
-    """One fresh process; returns {'metrics': {...}, 'load': cores, 'wall_s': s} or
-    {'error': text}."""
+    """One fresh process; returns {'metrics': {...}, 'check': {...}, 'load': cores,
+    'wall_s': s} or {'error': text}."""
     cmd = [sys.executable, "-m", f"benchmarks.workloads.{workload}", framework]
     if quick:
         cmd.append("--quick")
@@ -64,7 +71,8 @@ def run_one(workload: str, framework: str, quick: bool, timeout: float) -> dict:
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
     if p.returncode != 0 or not lines:
         return {"error": f"exit {p.returncode}: " + (p.stderr or p.stdout)[-1500:]}
-    return {"metrics": json.loads(lines[-1][len("RESULT "):]),
+    metrics = json.loads(lines[-1][len("RESULT "):])
+    return {"metrics": metrics, "check": metrics.pop("check", {}),
             "load": max(other, 0.0) / wall, "wall_s": wall}
 
 
@@ -116,6 +124,38 @@ def table(workload: str, frameworks: list[str], runs: dict) -> str:
     if errors:
         out += "\n\nFailed runs:\n" + "\n".join(errors)
     return out + "\n"
+
+
+DEFAULT_RTOL = {"jax": 1e-5, "torch": 1e-4, "torch1": 1e-4}
+
+
+def check_numerics(frameworks: list[str], runs: dict, rtol: dict) -> tuple[str, bool]:
+    """Compare every run's `check` values with lamina's first run: markdown lines and
+    whether all agree. A framework without a value for a key is skipped; lamina's own
+    rounds are compared too (a step must be deterministic enough to repeat)."""
+    ref_runs = [r for r in runs.get("lamina", []) if r.get("check")]
+    if not ref_runs:
+        return "", True
+    ref = ref_runs[0]["check"]
+    lines, ok = [], True
+    for key, want in ref.items():
+        parts = []
+        for fw in frameworks:
+            got = [r["check"][key] for r in runs.get(fw, []) if key in r.get("check", {})]
+            if not got:
+                continue
+            diff = max(abs(g - want) / max(abs(want), 1e-30) for g in got)
+            tol = rtol.get(fw, DEFAULT_RTOL.get(fw, 1e-5))
+            good = diff <= tol
+            ok &= good
+            parts.append(f"{fw} {_fmt(diff)}" + ("" if good else f" > {tol:g} MISMATCH"))
+        lines.append(f"- `{key}` = {want:.6g} (lamina); max relative difference: "
+                     + ", ".join(parts))
+    head = ("Numerical check (same data and initial weights; tolerances "
+            + ", ".join(f"{fw} {rtol.get(fw, DEFAULT_RTOL.get(fw, 1e-5)):g}"
+                        for fw in frameworks if fw != "lamina")
+            + ("): all agree" if ok else "): **MISMATCH**") + "\n")
+    return head + "\n".join(lines) + "\n", ok
 
 
 def machine_info() -> str:
@@ -178,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
                 failed |= "error" in r
                 runs[fw].append(r)
         text = table(name, fws, runs)
+        check, agree = check_numerics(fws, runs, getattr(mod, "CHECK_RTOL", {}))
+        failed |= not agree
+        if check:
+            text += "\n" + check
         print(text + f"({rounds} round(s), {time.perf_counter() - t0:.0f} s)\n", flush=True)
         out_md.append(text)
         raw[name] = runs

@@ -1,5 +1,6 @@
-"""(f) Compile time of the MLP train step (c), split into trace+lower (to StableHLO)
-and XLA compile, cold and with the persistent cache warm.
+"""(f) Compile time of the train steps of the MLP (c), the CNN (d) and the transformer
+LM (e), split into trace+lower (to StableHLO) and XLA compile, cold and with the
+persistent cache warm. Metrics are prefixed with the model: `cnn_cold_xla_compile_s`.
 
 Each figure comes from a fresh process: a first one with an empty cache directory
 (cold), then a second one with the directory the first filled (warm). lamina uses
@@ -23,7 +24,10 @@ from benchmarks.workloads._common import load, main
 FRAMEWORKS = ("lamina", "jax")
 
 
-def _phase(framework: str, cache: str) -> dict:
+MODELS = ("mlp", "cnn", "transformer")
+
+
+def _phase(framework: str, cache: str, model: str) -> dict:
     if framework == "lamina":
         os.environ["LAMINA_CACHE_DIR"] = cache
     fw = load(framework)
@@ -32,8 +36,10 @@ def _phase(framework: str, cache: str) -> dict:
         jax.config.update("jax_compilation_cache_dir", cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    from benchmarks.workloads._models import mlp_train_setup
-    params, opt_state, step, x, y = mlp_train_setup(fw)
+    from benchmarks.workloads import _models
+    setup = {"mlp": _models.mlp_train_setup, "cnn": _models.cnn_train_setup,
+             "transformer": _models.lm_train_setup}[model]
+    params, opt_state, step, x, y = setup(fw)
     t0 = time.perf_counter()
     lowered = fw.jit(step).lower(params, opt_state, x, y)
     lowered.as_text()  # NOTE: lamina lowers lazily; force it so the split is fair
@@ -48,24 +54,28 @@ def _phase(framework: str, cache: str) -> dict:
 def run(framework: str, quick: bool) -> dict:
     if framework not in FRAMEWORKS:
         raise SystemExit(f"compile: no compile step for {framework}")
-    cache = tempfile.mkdtemp(prefix=f"bench-cache-{framework}-")
     out: dict = {}
-    try:
-        for label in ("cold", "warm"):
-            p = subprocess.run([sys.executable, "-m", __spec__.name, framework,
-                                f"--phase={cache}"], capture_output=True, text=True,
-                               check=True)
-            line = [ln for ln in p.stdout.splitlines() if ln.startswith("PHASE ")][-1]
-            for k, v in json.loads(line[6:]).items():
-                out[f"{label}_{k}"] = v
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
+    for model in MODELS:
+        cache = tempfile.mkdtemp(prefix=f"bench-cache-{framework}-{model}-")
+        try:
+            for label in ("cold", "warm"):
+                p = subprocess.run([sys.executable, "-m", __spec__.name, framework,
+                                    f"--phase={cache}", f"--model={model}"],
+                                   capture_output=True, text=True)
+                if p.returncode != 0:
+                    raise SystemExit(f"compile: {model} {label} failed:\n{p.stderr[-2000:]}")
+                line = [ln for ln in p.stdout.splitlines() if ln.startswith("PHASE ")][-1]
+                for k, v in json.loads(line[6:]).items():
+                    out[f"{model}_{label}_{k}"] = v
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
     return out
 
 
 if __name__ == "__main__":
     phase = [a[len("--phase="):] for a in sys.argv if a.startswith("--phase=")]
+    model = [a[len("--model="):] for a in sys.argv if a.startswith("--model=")]
     if phase:
-        print("PHASE " + json.dumps(_phase(sys.argv[1], phase[0])), flush=True)
+        print("PHASE " + json.dumps(_phase(sys.argv[1], phase[0], model[0])), flush=True)
     else:
         main(run, rss=False)
