@@ -151,6 +151,20 @@ def _fast_signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return tuple(key)
 
 
+def _fast_key(args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+    """The fast path's table key for `args` and the values its launcher takes: the
+    arguments themselves when they are all Arrays and Python scalars
+    (`_fast_signature`); else, for pytrees of them (a train step's params and optimizer
+    state), `(treedef, signature of the leaves)` and the leaves; else (None, args)."""
+    key = _fast_signature(args)
+    if key is not None:
+        return key, args
+    leaves, treedef = tree_util.tree_flatten(args)
+    key = _fast_signature(leaves)
+    # NOTE: a PyTreeDef first keeps these keys apart from the flat ones (avals, types).
+    return ((treedef, key) if key is not None else None), tuple(leaves)
+
+
 def _fast_launcher(exe: Any, staged: _Staged, scalars: list[tuple[int, AbstractArray]]
                    ) -> Callable[[tuple[Any, ...]], Any]:
     """`launch(args)`: `jit`'s eager call for one signature (its compiled program `exe`,
@@ -354,11 +368,12 @@ class JitWrapped:
                     key = (args[0].aval, args[1].aval, args[2].aval)
                 else:
                     key = tuple(map(_get_aval, args))
-                launch = table.get(key)
+                launch, values = table.get(key), args
             except (AttributeError, TypeError):
-                launch = table.get(_fast_signature(args))
+                key, values = _fast_key(args)
+                launch = table.get(key) if key is not None else None
             if launch is not None and not _get_frames():
-                out = launch(args)
+                out = launch(values)
                 if out is not _MISS:
                     return out
         if _flags["debug_nans"]:
@@ -415,7 +430,7 @@ class JitWrapped:
                            arrays: list[Array]) -> None:
         """After a general eager call `self(*args)`: when its arguments are all Arrays
         and Python scalars, record a launcher for the next calls of that signature."""
-        key = _fast_signature(args)
+        key, leaves = _fast_key(args)
         table = self._fast[1 if _flags["enable_x64"] else 0]
         if key is None or len(table) >= _FAST_CACHE_SIZE:
             return
@@ -425,7 +440,7 @@ class JitWrapped:
         exe = _jit_executables.get((staged.program, tuple(a.aval for a in arrays),
                                     staged.donated, device.id))
         if exe is not None:
-            scalars = [(i, shaped_abstractify(a)) for i, a in enumerate(args)
+            scalars = [(i, shaped_abstractify(a)) for i, a in enumerate(leaves)
                        if type(a) is not Array]
             table[key] = _fast_launcher(exe, staged, scalars)
 

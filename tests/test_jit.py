@@ -250,6 +250,37 @@ def _same_as_jax(out, expected):
     np.testing.assert_array_equal(np.asarray(out), np.asarray(expected))
 
 
+def test_fast_path_takes_pytrees_of_arrays(monkeypatch):
+    """A train-step-like call (dicts, tuples, None, a Python scalar inside) is served by
+    the fast path after the first call, with the general path's results; another
+    structure or leaf type is a different signature."""
+    def step(state, batch, lr):
+        params, count = state
+        new = {k: v - lr * batch.sum() for k, v in params.items()}
+        return (new, count + 1), None, batch.mean()
+    f, jf = lamina.jit(step), jax.jit(step)
+    params = {"w": np.ones((2, 3), np.float32), "b": np.arange(3, dtype=np.float32)}
+    args = ((params, np.int32(0)), np.arange(4, dtype=np.float32), 0.5)
+    lam_args = lamina.tree_util.tree_map(
+        lambda x: x if isinstance(x, float) else lnp.asarray(x), args)
+    first = f(*lam_args)
+    _no_staging(monkeypatch, f)
+    for _ in range(2):
+        out = f(*lam_args)
+        expected = jf(*args)
+        assert (lamina.tree_util.tree_structure(out).num_leaves
+                == len(jax.tree_util.tree_leaves(expected)))
+        for a, b, c in zip(lamina.tree_util.tree_leaves(out),
+                           lamina.tree_util.tree_leaves(first),
+                           jax.tree_util.tree_leaves(expected)):
+            _same_as_jax(a, c)
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        assert out[1] is None
+    other = ((dict(params, extra=lnp.zeros(1)), lam_args[0][1]), *lam_args[1:])
+    with pytest.raises(AssertionError, match="general path"):
+        f(*other)  # a new structure is staged
+
+
 def test_fast_path_serves_repeated_calls_with_the_general_paths_results(monkeypatch):
     fun = lambda x, y: (x * y + 1, x)  # noqa: E731
     f, jf = lamina.jit(fun), jax.jit(fun)
