@@ -4,9 +4,15 @@
 `jit` (the compiled program calls Python), `vmap` (once per batch element) and `grad`
 (primal values; tangents are not printed).
 
-Limitation: calls are unordered (jax's `ordered=False`, its default): within one
-compiled program XLA may run two callbacks with no data dependence in either order.
-`ordered=True` raises NotImplementedError.
+By default calls are unordered (jax's `ordered=False`): within one compiled program XLA
+may run two callbacks with no data dependence in either order. `ordered=True` runs the
+ordered calls of one program in program order (a token threads through them). Within
+control flow the order holds inside each scan/while/cond body, not between a body's
+calls and the calls around the loop. No token orders the calls of two programs'
+executions (jax threads one between them).
+
+Calls inside a loop or cond body, or a nested jit, survive dead-code elimination even
+when nothing uses the loop's results (`partial_eval.has_effects`).
 """
 from __future__ import annotations
 
@@ -22,10 +28,8 @@ __all__ = ["callback", "print"]
 
 
 def _check_ordered(api: str, ordered: bool, partitioned: bool) -> None:
-    if ordered:
-        raise NotImplementedError(
-            f"{api}: ordered=True is not supported yet (lamina's callbacks are unordered, "
-            "jax's default); pass ordered=False")
+    if not isinstance(ordered, bool):
+        raise TypeError(f"{api}: ordered must be a bool, got {ordered!r}")
     if partitioned:
         raise NotImplementedError(f"{api}: partitioned=True is not supported; pass False")
 
@@ -34,6 +38,10 @@ def callback(callback: Callable[..., Any], *args: Any, ordered: bool = False,
              partitioned: bool = False, **kwargs: Any) -> None:
     """Call `callback(*args, **kwargs)` on the host for its effect (its return value is
     ignored), with numpy arrays for the array leaves, as `jax.debug.callback`.
+
+    `ordered=True`: the ordered calls of one compiled program run in program order
+    (within each scan/while/cond body for calls inside control flow); unordered ones
+    may run in any order that the data dependences allow.
 
     >>> import lamina, lamina.numpy as lnp
     >>> seen = []
@@ -53,7 +61,7 @@ def callback(callback: Callable[..., Any], *args: Any, ordered: bool = False,
         call_args, call_kwargs = tree_util.tree_unflatten(in_tree, list(flat_args))
         callback(*call_args, **call_kwargs)
 
-    debug_callback_p.bind(*leaves, callback=FlatCallback(flat, name))
+    debug_callback_p.bind(*leaves, callback=FlatCallback(flat, name), ordered=ordered)
 
 
 def _format_fields(fmt: str) -> None:
@@ -65,13 +73,19 @@ def _format_fields(fmt: str) -> None:
 
 def print(fmt: str, *args: Any, ordered: bool = False, **kwargs: Any) -> None:  # noqa: A001
     """Print `fmt.format(*args, **kwargs)` with the arguments' values, also from inside
-    `jit`, `vmap` and `grad`, as `jax.debug.print`.
+    `jit`, `vmap` and `grad`, as `jax.debug.print`; `ordered` as in `debug.callback`.
 
     >>> import lamina, lamina.numpy as lnp
     >>> f = lamina.jit(lambda x: (lamina.debug.print("x = {x}", x=x), x * 2)[1])
     >>> f(lnp.float32(3.0))
     x = 3.0
     Array(6., dtype=float32)
+    >>> g = lamina.jit(lambda x: [lamina.debug.print("{}", x + i, ordered=True)
+    ...                           for i in range(3)] and x)
+    >>> _ = g(lnp.float32(0.0))
+    0.0
+    1.0
+    2.0
     """
     import builtins
     if not isinstance(fmt, str):

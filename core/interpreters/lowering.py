@@ -59,8 +59,23 @@ def element_type(dtype: np.dtype) -> str:
         raise TypeError(f"dtype {dtype} cannot be lowered to StableHLO") from None
 
 
-def tensor_type(aval: AbstractArray) -> str:
-    """`tensor<2x3xf32>`; `tensor<f32>` for a 0-d array."""
+class TokenType:
+    """The type `!stablehlo.token` where an op takes an aval: the operand/result of the
+    custom calls that order effects (`token`, the single instance)."""
+
+    ndim = 0
+
+    def __repr__(self) -> str:
+        return "token"
+
+
+token = TokenType()
+
+
+def tensor_type(aval: AbstractArray | TokenType) -> str:
+    """`tensor<2x3xf32>`; `tensor<f32>` for a 0-d array; `!stablehlo.token` for `token`."""
+    if aval is token:
+        return "!stablehlo.token"
     dims = "".join(f"{d}x" for d in aval.shape)
     return f"tensor<{dims}{element_type(aval.dtype)}>"
 
@@ -140,6 +155,9 @@ class FunctionBuilder:
         self._lines: list[str] = []
         self._indent = 4
         self._types: dict[Value, str] = {}
+        # NOTE: the token that orders effects (ordered debug callbacks) in the region being
+        # built: None until the first ordered effect; each nested region starts its own.
+        self.effect_token: Value | None = None
 
     def fresh(self, aval: AbstractArray) -> Value:
         value = f"%{next(self._names)}"
@@ -184,15 +202,15 @@ class FunctionBuilder:
         """A one-block region: `body(block_args)` emits ops and returns the values the
         region yields (through `terminator`)."""
         args = [self.fresh(a) for a in arg_avals]
-        saved_lines, saved_indent = self._lines, self._indent
-        self._lines, self._indent = [], saved_indent + 4
+        saved_lines, saved_indent, saved_token = self._lines, self._indent, self.effect_token
+        self._lines, self._indent, self.effect_token = [], saved_indent + 4, None
         try:
             results = list(body(args))
             types = ", ".join(self._types[r] for r in results)
             self.emit(f'"{terminator}"({", ".join(results)}) : ({types}) -> ()')
             inner = self._lines
         finally:
-            self._lines, self._indent = saved_lines, saved_indent
+            self._lines, self._indent, self.effect_token = saved_lines, saved_indent, saved_token
         header = ", ".join(f"{a}: {self._types[a]}" for a in args)
         pad = " " * (self._indent + 2)
         return ("{\n" + f"{pad}^bb0({header}):\n" + "\n".join(inner) + "\n"
@@ -238,6 +256,17 @@ class RuleContext:
 
     def constant(self, value: Any, aval: AbstractArray) -> Value:
         return self.builder.constant(value, aval)
+
+    def effect_token(self) -> Value:
+        """The current region's effect token (made by `stablehlo.after_all` on first use).
+        An ordered effect takes it as an operand and gives the next one to
+        `set_effect_token`, so XLA runs the region's ordered effects in program order."""
+        if self.builder.effect_token is None:
+            self.builder.effect_token = self.builder.op("stablehlo.after_all", [], [token])[0]
+        return self.builder.effect_token
+
+    def set_effect_token(self, value: Value) -> None:
+        self.builder.effect_token = value
 
 
 def broadcast_scalar_operands(ctx: RuleContext, args: Sequence[Value]) -> list[Value]:

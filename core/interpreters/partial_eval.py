@@ -185,14 +185,37 @@ def eval_program(program: Program, consts: Sequence[Any], args: Sequence[Any]) -
 effectful_primitives: set[Primitive] = set()
 
 
+def has_effects(eqn: Eqn) -> bool:
+    """Whether `eqn` runs an effectful primitive, itself or inside a sub-program of its
+    params (a jit, scan, while or cond body), so that `dce` must keep it."""
+    if eqn.primitive in effectful_primitives:
+        return True
+    if not effectful_primitives:
+        return False
+    return any(_program_has_effects(p) for p in _sub_programs(eqn.params.values()))
+
+
+def _sub_programs(values: Any) -> Any:
+    for v in values:
+        if isinstance(v, Program):
+            yield v
+        elif isinstance(v, (tuple, list)):
+            yield from _sub_programs(v)
+
+
+def _program_has_effects(program: Program) -> bool:
+    return any(has_effects(e) for e in program.eqns)
+
+
 def dce(program: Program, used_outputs: Sequence[bool] | None = None) -> Program:
-    """Drop equations whose outputs nothing uses, except `effectful_primitives`."""
+    """Drop equations whose outputs nothing uses, except those with effects
+    (`has_effects`)."""
     outvars = program.outvars if used_outputs is None else [
         v for v, u in zip(program.outvars, used_outputs) if u]
     live = {v.id for v in outvars if isinstance(v, Var)}
     kept = []
     for eqn in reversed(program.eqns):
-        if eqn.primitive in effectful_primitives or any(v.id in live for v in eqn.outvars):
+        if any(v.id in live for v in eqn.outvars) or has_effects(eqn):
             kept.append(eqn)
             live.update(a.id for a in eqn.invars if isinstance(a, Var))
     kept.reverse()

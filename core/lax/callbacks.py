@@ -9,9 +9,14 @@ call Python are compiled with those callbacks and kept out of the persistent cac
 * `pure_callback_p[callback, result_avals, vmap_method]`: a pure function of its
   operands with results of `result_avals`; XLA may drop or merge calls whose results
   are unused or equal, as in jax. No JVP (jax raises too: use custom_jvp).
-* `debug_callback_p[callback]`: no results, run for its effect (`has_side_effect`,
-  and `dce` keeps it). Unordered: XLA may run two callbacks of one program in either
-  order when no data dependence orders them (jax's `ordered=False`).
+* `debug_callback_p[callback, ordered]`: no results, run for its effect
+  (`has_side_effect`, and `dce` keeps it). `ordered=False`: XLA may run two callbacks
+  of one program in either order when no data dependence orders them. `ordered=True`:
+  the custom call also threads the region's effect token (`RuleContext.effect_token`),
+  so the ordered callbacks of one region (the program's body, or one scan/while/cond
+  body) run in program order. The token does not cross a region's boundary: ordered
+  calls inside a loop body are ordered among themselves, not against the calls
+  around the loop.
 """
 from __future__ import annotations
 
@@ -101,7 +106,23 @@ eval_interp.impl_rules[pure_callback_p] = _pure_callback_impl
 
 
 def _emit_callback(ctx: lowering.RuleContext, args: Sequence[str], fun: Callable[..., Any],
-                   result_avals: Sequence[AbstractArray], side_effect: bool) -> list[str]:
+                   result_avals: Sequence[AbstractArray], side_effect: bool,
+                   ordered: bool = False) -> list[str]:
+    """The custom call of `fun`. `ordered`: it also takes the region's effect token as
+    its first operand and gives the next one as its first result (as jax's ordered
+    callbacks), which orders it after the region's previous ordered effects."""
+    operands, avals_in, avals_out = list(args), list(ctx.avals_in), list(result_avals)
+    if ordered:
+        operands.insert(0, ctx.effect_token())
+        avals_in.insert(0, lowering.token)
+        avals_out.insert(0, lowering.token)
+        untokened = fun
+
+        def fun(_token: Any, *operands: np.ndarray) -> tuple[Any, ...]:
+            # NOTE: jaxlib's handler passes None for a token operand and does not read
+            # the token result's slot (kept, as jax does).
+            return (None, *untokened(*operands))
+
     index = _jaxlib.register_host_callback(fun)
     attrs = {
         "call_target_name": lowering.str_attr(_jaxlib.PYTHON_CALLBACK_TARGET),
@@ -109,13 +130,16 @@ def _emit_callback(ctx: lowering.RuleContext, args: Sequence[str], fun: Callable
         "backend_config": f"{{index = {index} : ui64}}",
         "has_side_effect": lowering.bool_attr(side_effect),
         # NOTE: row-major operands and results: what the callback's numpy arrays are.
-        "operand_layouts": "[" + ", ".join(_row_major(a) for a in ctx.avals_in) + "]",
-        "result_layouts": "[" + ", ".join(_row_major(a) for a in result_avals) + "]",
+        "operand_layouts": "[" + ", ".join(_row_major(a) for a in avals_in) + "]",
+        "result_layouts": "[" + ", ".join(_row_major(a) for a in avals_out) + "]",
     }
-    return ctx.op("stablehlo.custom_call", list(args), list(result_avals), attrs)
+    outs = ctx.op("stablehlo.custom_call", operands, avals_out, attrs)
+    if ordered:
+        ctx.set_effect_token(outs.pop(0))
+    return outs
 
 
-def _row_major(aval: AbstractArray) -> str:
+def _row_major(aval: AbstractArray | lowering.TokenType) -> str:
     dims = list(range(aval.ndim - 1, -1, -1))
     return f"dense<[{', '.join(map(str, dims))}]> : tensor<{len(dims)}xindex>"
 
@@ -198,13 +222,14 @@ batching.primitive_batchers[pure_callback_p] = _pure_callback_batch
 
 
 @debug_callback_p.def_abstract_eval
-def _debug_callback_abstract_eval(*avals: AbstractArray, callback: FlatCallback
-                                  ) -> list[AbstractArray]:
-    del avals, callback
+def _debug_callback_abstract_eval(*avals: AbstractArray, callback: FlatCallback,
+                                  ordered: bool) -> list[AbstractArray]:
+    del avals, callback, ordered
     return []
 
 
-def _debug_callback_impl(*arrays: Array, callback: FlatCallback) -> list[Any]:
+def _debug_callback_impl(*arrays: Array, callback: FlatCallback, ordered: bool) -> list[Any]:
+    del ordered  # eager calls run one at a time, in order
     callback(*_host_values(arrays))
     return []
 
@@ -213,22 +238,22 @@ eval_interp.impl_rules[debug_callback_p] = _debug_callback_impl
 
 
 def _debug_callback_lowering(ctx: lowering.RuleContext, *args: str,
-                             callback: FlatCallback) -> list[str]:
+                             callback: FlatCallback, ordered: bool) -> list[str]:
     def host(*operands: np.ndarray) -> tuple[()]:
         callback(*operands)
         return ()
 
-    return _emit_callback(ctx, args, host, [], side_effect=True)
+    return _emit_callback(ctx, args, host, [], side_effect=True, ordered=ordered)
 
 
 lowering.register_lowering(debug_callback_p, _debug_callback_lowering)
 
 
 def _debug_callback_jvp(primals: Sequence[Any], tangents: Sequence[Any], *,
-                        callback: FlatCallback) -> tuple[list[Any], list[Any]]:
+                        callback: FlatCallback, ordered: bool) -> tuple[list[Any], list[Any]]:
     # NOTE: as jax: the callback sees the primal values; there are no outputs.
     del tangents
-    debug_callback_p.bind(*primals, callback=callback)
+    debug_callback_p.bind(*primals, callback=callback, ordered=ordered)
     return [], []
 
 
@@ -236,7 +261,8 @@ ad.primitive_jvps[debug_callback_p] = _debug_callback_jvp
 
 
 def _debug_callback_batch(args: Sequence[Any], dims: Sequence[Any], *,
-                          callback: FlatCallback) -> tuple[list[Any], list[Any]]:
+                          callback: FlatCallback, ordered: bool
+                          ) -> tuple[list[Any], list[Any]]:
     # NOTE: as jax: one call per batch element, in order, with that element's values.
     size = batching.dim_size(args, dims)
     mapped = [d is not batching.not_mapped for d in dims]
@@ -247,7 +273,8 @@ def _debug_callback_batch(args: Sequence[Any], dims: Sequence[Any], *,
             callback(*[a[i] if m else a for a, m in zip(operands, mapped)])
         return []
 
-    debug_callback_p.bind(*args, callback=FlatCallback(per_element, callback.name))
+    debug_callback_p.bind(*args, callback=FlatCallback(per_element, callback.name),
+                          ordered=ordered)
     return [], []
 
 
