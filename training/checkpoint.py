@@ -26,7 +26,14 @@ import numpy as np
 import lamina
 from lamina import tree_util
 
-__all__ = ["Checkpointer", "import_orbax"]
+from .trainer import TrainingError
+
+__all__ = ["Checkpointer", "CheckpointError", "import_orbax"]
+
+
+class CheckpointError(TrainingError):
+    """A checkpoint could not be written (raised by the save, wait or close after it);
+    ``lamina train`` reports it as training stopped (exit status 1)."""
 
 
 def import_orbax():
@@ -46,7 +53,9 @@ class Checkpointer:
     """Keeps the latest ``keep`` checkpoints of a run under ``directory`` and, with
     ``best_metric`` (a key of the ``metrics`` given to :meth:`save`), also the best one by
     that metric (``best_mode``: ``"max"`` or ``"min"``). ``read_only=True`` only lists
-    and restores (the processes other than 0 of a multi-process run).
+    and restores (the processes other than 0 of a multi-process run). Saves are
+    asynchronous (``async_save``); one that fails raises :class:`CheckpointError`, naming
+    its step and the directory, from the next :meth:`save`, :meth:`wait` or :meth:`close`.
 
     >>> import tempfile, numpy as np
     >>> ckpt = Checkpointer(tempfile.mkdtemp(), keep=1, best_metric="eval/accuracy")
@@ -68,6 +77,7 @@ class Checkpointer:
         self.best_metric, self.best_mode = best_metric, best_mode
         self.read_only = read_only
         self._manager = None
+        self._in_flight = None      # NOTE: the step a background save may be writing
 
     @property
     def manager(self):
@@ -135,15 +145,35 @@ class Checkpointer:
         flat = {f"{i:05d}": leaf for i, (_, leaf) in enumerate(leaves_with_path)}
         meta = dict(meta, step=int(step),
                     leaf_paths=[tree_util.keystr(p) for p, _ in leaves_with_path])
-        # NOTE: waits for the previous async save, surfacing its error if it failed.
-        self.manager.save(int(step), args=ocp.args.Composite(
-            state=ocp.args.StandardSave(flat), meta=ocp.args.JsonSave(meta)), force=True,
-            metrics=None if metrics is None or self.best_metric is None else {
-                k: float(v) for k, v in metrics.items()})
+        self.wait()     # NOTE: the previous save's failure is raised as that step's.
+        try:
+            self.manager.save(int(step), args=ocp.args.Composite(
+                state=ocp.args.StandardSave(flat), meta=ocp.args.JsonSave(meta)),
+                force=True, metrics=None if metrics is None or self.best_metric is None
+                else {k: float(v) for k, v in metrics.items()})
+        except Exception as e:
+            raise self._failure(int(step), e) from e
+        self._in_flight = int(step)
+        if not self.async_save:
+            self.wait()
+
+    def _failure(self, step, error):
+        what = f"checkpoint step {step}" if step is not None else "a checkpoint"
+        return CheckpointError(
+            f"saving {what} to {self.directory} failed: {type(error).__name__}: {error}; "
+            f"the checkpoints before it are kept (resume: auto continues from the latest "
+            f"of them)")
 
     def wait(self) -> None:
-        if self._manager is not None:
+        """Wait for the save in flight; a :class:`CheckpointError` naming its step and
+        the directory if it failed in the background (raised once, as orbax does)."""
+        if self._manager is None or self._in_flight is None:
+            return
+        step, self._in_flight = self._in_flight, None
+        try:
             self._manager.wait_until_finished()
+        except Exception as e:
+            raise self._failure(step, e) from e
 
     def restore(self, step: int, template):
         """Restore ``step`` into the structure of ``template``; returns (state, meta)."""
@@ -172,10 +202,16 @@ class Checkpointer:
         return tree_util.tree_unflatten(treedef, out), meta
 
     def close(self) -> None:
-        if self._manager is not None:
-            self._manager.wait_until_finished()
-            self._manager.close()
-            self._manager = None
+        """Wait for the save in flight (a :class:`CheckpointError` if it failed) and
+        release orbax's threads."""
+        if self._manager is None:
+            return
+        manager, self._manager = self._manager, None
+        step, self._in_flight = self._in_flight, None
+        try:
+            manager.close()
+        except Exception as e:
+            raise self._failure(step, e) from e
 
 
 def _has_checkpoints(directory) -> bool:

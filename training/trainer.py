@@ -242,6 +242,8 @@ class Trainer:
                 loss = "cross_entropy" if data.task == "classification" else "mse"
             self.loss_fn = {"cross_entropy": _cross_entropy, "mse": _mse}[loss]
         self._stop_signal = None
+        # NOTE: private switch (tests): False feeds host batches to the step as before.
+        self._prefetch_to_device = True
         self._build_steps()
         if keep_best is not None:
             names = self.eval_metric_names()
@@ -429,6 +431,7 @@ class Trainer:
             mesh = Mesh(np.array(lamina.local_devices()[:self.n_dev]), ("devices",))
             repl = NamedSharding(mesh, PartitionSpec())
             split = NamedSharding(mesh, PartitionSpec("devices"))
+            self._batch_sharding = split
             self._train_step = lamina.jit(train_step, in_shardings=(repl, split, split),
                                           out_shardings=(repl, repl))
         else:
@@ -476,42 +479,83 @@ class Trainer:
 
     # --- batches ---------------------------------------------------------------------
 
+    def _batch_placement(self):
+        """``(x, y) host batch -> (x, y) on the step's devices``: one device; under pmap
+        a ``(local devices, per-device batch, ...)`` Array split the way pmap splits it
+        (so the step takes it without a copy); under mesh, the ``NamedSharding`` of the
+        step's ``in_shardings``."""
+        if self._mode == "single":
+            device = lamina.local_devices()[0]
+            return lambda batch: lamina.device_put(batch, device)
+        if self._mode == "mesh":
+            split = self._batch_sharding
+            return lambda batch: lamina.device_put(batch, split)
+        from lamina.sharding import PmapSharding
+        # NOTE: the devices pmap maps this process's slices to: its first n_dev devices,
+        # in the order lamina.devices() lists them when several processes take part.
+        me = self.process_index
+        mine = ([d for d in lamina.devices() if d.process_index == me]
+                if self.process_count > 1 else lamina.local_devices())
+        sharding = PmapSharding(mine[:self.n_dev])
+        return lambda batch: tuple(lamina.make_array_from_process_local_data(sharding, b)
+                                   for b in batch)
+
     def _batches(self):
-        """Background thread gathering upcoming batches; yields (x, y, iterator state)."""
+        """Background thread gathering upcoming batches and copying them to the step's
+        devices (``_prefetch_to_device``); yields (x, y, iterator state after the batch).
+
+        At most 2 batches wait in the queue. On close (the end of training, an error,
+        a preemption) the thread is stopped and joined and the iterator is set back to
+        the position of the batches *consumed*, not of those prefetched."""
         q: queue.Queue = queue.Queue(maxsize=2)
         stop = threading.Event()
         x_all, y_all = self.data.x_train, self.data.y_train
-        n_dev = self.n_dev if self._mode == "pmap" else 1
+        n_dev = self.n_dev if self._mode == "pmap" else None
+        place = self._batch_placement() if self._prefetch_to_device else None
+        consumed = self.iterator.state()
+
+        def offer(item):
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    pass
 
         def producer():
             try:
                 while not stop.is_set():
                     idx = self.iterator.next()
                     x, y = np.asarray(x_all[idx]), np.asarray(y_all[idx])
-                    if n_dev > 1:
+                    if n_dev is not None:
                         x = x.reshape((n_dev, -1) + x.shape[1:])
                         y = y.reshape((n_dev, -1) + y.shape[1:])
-                    item = (x, y, self.iterator.state())
-                    while not stop.is_set():
-                        try:
-                            q.put(item, timeout=0.1)
-                            break
-                        except queue.Full:
-                            pass
+                    if place is not None:
+                        x, y = place((x, y))
+                    offer((x, y, self.iterator.state()))
             except BaseException as e:  # surfaced in the training thread
-                q.put(e)
+                offer(e)
 
-        t = threading.Thread(target=producer, daemon=True)
+        t = threading.Thread(target=producer, daemon=True, name="lamina-prefetch")
         t.start()
         try:
             while True:
-                item = q.get()
+                try:
+                    item = q.get(timeout=1.0)
+                except queue.Empty:
+                    if t.is_alive() or not q.empty():
+                        continue
+                    raise TrainingError("the batch prefetch thread ended without a batch "
+                                        "or an error") from None
                 if isinstance(item, BaseException):
                     raise item
+                consumed = item[2]
                 yield item
         finally:
             stop.set()
             t.join()
+            # NOTE: the producer ran up to 3 batches ahead (2 queued, 1 in hand).
+            self.iterator.restore(consumed)
 
     # --- the loop --------------------------------------------------------------------
 
@@ -661,6 +705,8 @@ class Trainer:
         t0, t_step = time.time(), start_step
         saving = run_dir is not None
         n_flags = self.n_dev
+        # NOTE: the position after the last batch consumed (not prefetched) is saved.
+        self._data_state = self.iterator.state()
         batches = self._batches() if step < self.steps else iter(())
         try:
             for x, y, data_state in batches:
@@ -718,9 +764,8 @@ class Trainer:
                 eval_metrics, evaluated_at = self._run_eval(state, logger, step), step
             if saving and last_saved != step:
                 if ckpt is not None:
-                    ckpt.save(step, self._host_state(state), self._meta(
-                        getattr(self, "_data_state", self.iterator.state())),
-                        metrics=self._ckpt_metrics(eval_metrics, evaluated_at, step))
+                    ckpt.save(step, self._host_state(state), self._meta(self._data_state),
+                              metrics=self._ckpt_metrics(eval_metrics, evaluated_at, step))
                 last_saved = step
             if ckpt is not None:
                 ckpt.wait()

@@ -1,5 +1,6 @@
 """Checkpoints: exact resume, orbax kept lazy (jax out of sys.modules), SIGTERM, SIGKILL."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -243,3 +244,63 @@ def test_repeated_sigkill_then_resume_is_bit_identical(tmp_path):
     assert resumed.step == full.step == steps
     _assert_bit_identical(full.params, resumed.params)
     _assert_bit_identical(full.ema_params, resumed.ema_params)
+
+
+def _fail_json_saves(monkeypatch, after):
+    """Make orbax's JSON item writes (they run in a background thread of the async save)
+    fail from the ``after``-th one on; returns the list of attempted directories."""
+    from lamina.training.checkpoint import import_orbax
+    handler = import_orbax().JsonCheckpointHandler
+    orig, calls = handler._save_fn, []
+
+    async def save_fn(self, x, directory):
+        calls.append(str(directory))
+        if len(calls) > after:
+            raise OSError(28, "No space left on device (injected)")
+        return await orig(self, x, directory)
+
+    monkeypatch.setattr(handler, "_save_fn", save_fn)
+    return calls
+
+
+def test_async_save_failure_is_raised_with_step_and_directory(tmp_path, monkeypatch):
+    import pytest
+    from lamina.training.checkpoint import CheckpointError
+    state = {"w": np.arange(3.0)}
+    calls = _fail_json_saves(monkeypatch, after=1)
+    ck = Checkpointer(str(tmp_path / "ck"), keep=3)
+    ck.save(1, state, {})
+    ck.save(2, state, {})            # returns: the write fails in the background
+    assert len(calls) >= 1
+    where = str(tmp_path / "ck")
+    with pytest.raises(CheckpointError, match=rf"saving checkpoint step 2 to {re.escape(where)}"
+                                              rf" failed: OSError: .*injected"):
+        ck.wait()
+    sync = Checkpointer(str(tmp_path / "sync"), async_save=False)
+    with pytest.raises(CheckpointError, match=r"saving checkpoint step 5 to .*sync failed"):
+        sync.save(5, state, {})      # a synchronous save raises at once
+    sync.close()
+    monkeypatch.undo()
+    ck.save(3, state, {})            # raised once (as orbax does): saving goes on
+    ck.close()
+    ck = Checkpointer(where)
+    assert ck.all_steps() == [1, 3]  # the failed step is never listed (nor restored)
+    ck.close()
+
+
+def test_fit_surfaces_a_failed_async_save(tmp_path, monkeypatch):
+    import pytest
+    from lamina.training.checkpoint import CheckpointError
+    _fail_json_saves(monkeypatch, after=1)
+    out = tmp_path / "run"
+    where = re.escape(str(out / "checkpoints"))
+    with pytest.raises(CheckpointError, match=rf"saving checkpoint step 4 to {where} failed: "
+                                              rf".*injected"):
+        _trainer(out, 8, checkpoint_every=2).fit()
+    monkeypatch.undo()
+    ck = Checkpointer(str(out / "checkpoints"))
+    assert ck.all_steps() == [2]
+    ck.close()
+    resumed = _trainer(out, 8, checkpoint_every=2).fit()     # continues from step 2
+    full = _trainer(tmp_path / "full", 8).fit()
+    _assert_bit_identical(full.params, resumed.params)
