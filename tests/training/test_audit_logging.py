@@ -1,6 +1,6 @@
 """Issue 8 audit, logging: the TensorBoard event files of a config-driven run, read back
-with a strict reader of TensorBoard's record format (CRC-checked, as TensorBoard's own
-reader does) rather than lamina's reader; the JSONL file; the progress display;
+with TensorBoard's own reader and with a strict reader of its record format
+(CRC-checked) rather than lamina's reader; the JSONL file; the progress display;
 `lamina plot`'s PNG."""
 import glob
 import io
@@ -109,6 +109,22 @@ def test_event_files_have_the_issue_tags_at_the_global_steps(run):
         assert [s for s, _ in from_jsonl] == [s for s, _ in points], tag
         np.testing.assert_allclose([v for _, v in from_jsonl], [v for _, v in points],
                                    rtol=1e-6)
+
+
+def test_tensorboards_own_reader_sees_the_scalars(run):
+    """TensorBoard's own event reader (its EventAccumulator) loads the run's file."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    out, result = run
+    acc = EventAccumulator(str(out))
+    acc.Reload()
+    tags = acc.Tags()["scalars"]
+    for tag, steps in (("train/loss", [2, 4, 6]), ("train/learning_rate", [2, 4, 6]),
+                       ("train/grad_norm", [2, 4, 6]), ("train/steps_per_sec", [2, 4, 6]),
+                       ("eval/loss", [3, 6]), ("eval/accuracy", [3, 6])):
+        assert tag in tags, (tag, tags)
+        assert [e.step for e in acc.Scalars(tag)] == steps, tag
+    assert acc.Scalars("eval/accuracy")[-1].value == pytest.approx(
+        result.eval_metrics["accuracy"], rel=1e-6)
 
 
 def test_jsonl_matches_the_result(run):
