@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
 from lamina import dtypes, tree_util
 from lamina.backend import _jaxlib
-from lamina.backend.array import Array, ShardedArray
+from lamina.backend.array import Array, ShardedArray, new_array
 from lamina.backend.client import Device, devices as all_devices, is_local, local_devices
 from lamina.backend.compile import ReplicatedExecutable, compile_replicated
 from lamina.config import config
@@ -267,7 +268,7 @@ def _host_value(x: Any, dtype: np.dtype) -> np.ndarray:
 
 
 def _place(x: Any, aval: AbstractArray, mapped: bool, devices: tuple[Device, ...],
-           sharding: PmapSharding, index: int, name: str, inner: int = 1) -> Any:
+           sharding: PmapSharding | None, index: int, name: str, inner: int = 1) -> Any:
     """Operand `x` as a multi-device buffer with per-device type `aval` (device k gets
     slice `k // inner` of a mapped operand: `inner` replicas per slice for nested pmaps)."""
     n = len(devices) // inner
@@ -291,6 +292,52 @@ def _place(x: Any, aval: AbstractArray, mapped: bool, devices: tuple[Device, ...
                                    bufs)
 
 
+def _scalar_key(x: Any) -> Any:
+    """What identifies a Python scalar's value (-0.0 and 0.0 apart), or None."""
+    t = type(x)
+    if t is float:
+        return (t, x.hex())
+    if t is int or t is bool:
+        return (t, x)
+    return None
+
+
+def _forget_copy(cache: dict[int, tuple[Any, Any]], index: int, ref: weakref.ref) -> None:
+    if cache.get(index, (None,))[0] is ref:
+        del cache[index]
+
+
+def _place_unmapped(x: Any, aval: AbstractArray, devices: tuple[Device, ...], index: int,
+                    name: str, inner: int, cache: dict[int, tuple[Any, Any]],
+                    donated: bool) -> Any:
+    """`_place` for operand `index`, given to every device, reusing the copies made at
+    the last call when the operand is the same live Array object (Arrays are immutable)
+    or a Python scalar of the same value. A program's captured constants are such
+    operands: without this, every call copied them from the host to each device.
+
+    NOTE: an Array is held weakly: its copies are dropped when it dies. numpy arrays
+    (mutable) and donated operands are copied every call.
+    """
+    hit = cache.get(index)
+    if hit is not None:
+        source, buf = hit
+        if type(source) is weakref.ref:
+            if source() is x and not x.is_deleted():
+                return buf
+        elif source == _scalar_key(x):
+            return buf
+    buf = _place(x, aval, False, devices, None, index, name, inner)
+    if not donated:
+        if isinstance(x, Array):
+            ref = weakref.ref(x, functools.partial(_forget_copy, cache, index))
+            cache[index] = (ref, buf)
+        else:
+            key = _scalar_key(x)
+            if key is not None:
+                cache[index] = (key, buf)
+    return buf
+
+
 def _pmap_impl(*args: Any, program: Program, axis_name: Any, axis_size: int, devices: Any,
                in_mapped: tuple[bool, ...], out_mapped: tuple[bool, ...], name: str,
                donated: tuple[bool, ...]) -> list[Any]:
@@ -301,8 +348,10 @@ def _pmap_impl(*args: Any, program: Program, axis_name: Any, axis_size: int, dev
                                   "supported by lamina")
     exe = _executable(program, axis_name, devs, donated, axis_size)
     sharding = PmapSharding(devs)
-    bufs = [_place(x, v.aval, m, devs, sharding, i, name, inner)
-            for i, (x, v, m) in enumerate(zip(args, program.invars, in_mapped))]
+    cache = exe.placed
+    bufs = [_place(x, v.aval, True, devs, sharding, i, name, inner) if m else
+            _place_unmapped(x, v.aval, devs, i, name, inner, cache, d)
+            for i, (x, v, m, d) in enumerate(zip(args, program.invars, in_mapped, donated))]
     try:
         outs = exe(bufs)
     except _jaxlib.JaxRuntimeError as e:
@@ -344,9 +393,8 @@ def run_with_replicas(program: Program, args: Sequence[Any], name: str) -> list[
             compile_replicated(text, devs), [v.aval for v in program.invars],
             program.out_avals, devs,
             devs[0].platform == "cpu")
-    sharding = PmapSharding(devs)
     avals = [v.aval for v in [*program.constvars, *program.invars]]
-    bufs = [_place(x, aval, False, devs, sharding, i, f"jit({name})")
+    bufs = [_place_unmapped(x, aval, devs, i, f"jit({name})", 1, exe.placed, False)
             for i, (x, aval) in enumerate(zip(args, avals))]
     return [Array._from_buffer(_jaxlib.shard_buffers(b)[0], aval, devs[0])
             for b, aval in zip(exe(bufs), exe.out_avals)]
@@ -507,6 +555,82 @@ class _Staged:
                                                                    out_axes)
 
 
+_MISS = object()
+_FAST_CACHE_SIZE = 64  # signatures per pmapped function with a fast-path launcher
+_SCALAR_TYPES = frozenset((bool, int, float, complex))
+_flags = config._values  # NOTE: read directly on the dispatch path (no __getattr__)
+_flatten = tree_util.tree_flatten
+_get_trace = _current_trace.get
+_get_frames = axis_env._frames.get
+
+
+def _fast_signature(treedef: Any, leaves: list[Any]) -> tuple[Any, ...] | None:
+    """The tree structure and, per leaf, its aval (an Array), shape and dtype (a numpy
+    array) or type (a Python scalar); None if a leaf of another kind needs the general
+    path."""
+    key = [treedef]
+    for x in leaves:
+        t = type(x)
+        if t is ShardedArray or t is Array:
+            key.append(x.aval)
+        elif t is np.ndarray:
+            key.append((x.shape, x.dtype))
+        elif t in _SCALAR_TYPES:
+            key.append(t)
+        else:
+            return None
+    return tuple(key)
+
+
+def _fast_launcher(exe: ReplicatedExecutable, staged: _Staged, params: dict[str, Any],
+                   donated: tuple[bool, ...], name: str) -> Callable[[list[Any]], Any]:
+    """`launch(leaves)`: the eager call of a pmapped function for one signature of its
+    flat arguments, with the per-call work cut to what can change between such calls:
+    whether each mapped Array is already split over the devices (else _MISS: the
+    general path copies it), whether a buffer was deleted (_MISS: the general path
+    raises), the numpy arrays to split (`_place`) and the operands given to every device
+    (`_place_unmapped`)."""
+    devs, size = exe.devices, params["axis_size"]
+    sharding = PmapSharding(devs)
+    first = devs[0]
+    consts = tuple(staged.consts)
+    in_avals = exe.in_avals
+    cache = exe.placed
+    plan = list(zip(range(len(consts), len(in_avals)), params["in_mapped"][len(consts):],
+                    donated[len(consts):], in_avals[len(consts):]))
+    outs_plan = [(m, _global(a, size, True) if m else a)
+                 for m, a in zip(params["out_mapped"], exe.out_avals)]
+    call, out_tree, new_sharded = exe.call_matched, staged.out_tree, ShardedArray._from_sharded
+
+    def launch(leaves: list[Any]) -> Any:
+        bufs = [_place_unmapped(c, in_avals[i], devs, i, name, 1, cache, False)
+                for i, c in enumerate(consts)] if consts else []
+        for x, (i, m, d, aval) in zip(leaves, plan):
+            if m:
+                t = type(x)
+                if t is np.ndarray:  # a batch from the host: split as the general path does
+                    buf = _place(x, aval, True, devs, sharding, i, name)
+                elif t is not ShardedArray or (x._sharding is not sharding
+                                               and x._sharding != sharding):
+                    return _MISS
+                else:
+                    buf = x._buf
+                    if buf is None or buf.is_deleted():
+                        return _MISS
+            else:
+                if isinstance(x, Array) and x.is_deleted():
+                    return _MISS
+                buf = _place_unmapped(x, aval, devs, i, name, 1, cache, d)
+            bufs.append(buf)
+        outs = call(bufs)
+        return out_tree.unflatten([
+            new_sharded(b, aval, sharding) if m else
+            new_array(_jaxlib.shard_buffers(b)[0], aval, first)
+            for b, (m, aval) in zip(outs, outs_plan)])
+
+    return launch
+
+
 class PmapWrapped:
     """The callable returned by `lamina.pmap(fun, ...)`."""
 
@@ -523,6 +647,9 @@ class PmapWrapped:
         self._donate = donate_argnums
         self._name = getattr(fun, "__name__", type(fun).__name__)
         self._cache: dict[Any, _Staged] = {}
+        # The dispatch fast path, per value of enable_x64: the flat positional
+        # arguments' signature (`_fast_signature`) -> launcher (`_fast_launcher`).
+        self._fast: tuple[dict[tuple[Any, ...], Any], ...] = ({}, {})
         # NOTE: updated=(): copying fun.__dict__ would clobber this wrapper's own state
         # when fun is itself a PmapWrapped (nested pmap).
         functools.update_wrapper(self, fun, updated=())
@@ -543,6 +670,22 @@ class PmapWrapped:
         return [args[i] for i in dyn_index], dyn_index, statics
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and _get_trace() is None and not _get_frames():
+            # NOTE: the dispatch fast path (as jit's): the flat arguments' signature
+            # finds a launcher made by an earlier call; it returns _MISS where an
+            # argument needs the general path's handling (or error).
+            leaves, treedef = _flatten(args)
+            table = self._fast[1 if _flags["enable_x64"] else 0]
+            if table:
+                launch = table.get(_fast_signature(treedef, leaves))
+                if launch is not None:
+                    out = launch(leaves)
+                    if out is not _MISS:
+                        return out
+        return self._call(args, kwargs)
+
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The general path of `self(*args, **kwargs)`."""
         name = self._name
         dyn_args, dyn_index, statics = self._split_args(args)
         in_axes = self._in_axes
@@ -559,7 +702,7 @@ class PmapWrapped:
         leaves, in_tree = tree_util.tree_flatten((tuple(dyn_args), kwargs))
         axes = broadcast_axes("pmap", "in_axes", (in_axes, 0), (tuple(dyn_args), kwargs), in_tree)
         paths = None
-        sizes: dict[int, list[str]] = {}
+        sizes: dict[int, list[tuple[AbstractArray, int]]] = {}
         avals, in_mapped = [], []
         for i, (x, ax) in enumerate(zip(leaves, axes)):
             try:
@@ -584,14 +727,16 @@ class PmapWrapped:
                              else batching.moveaxis(x, ax, 0))
             shape = list(aval.shape)
             n = shape.pop(ax)
-            sizes.setdefault(n, []).append(f"{aval.str_short()} axis {ax}")
+            sizes.setdefault(n, []).append((aval, ax))  # (formatted for the error only)
             avals.append(aval.update(shape=shape))
             in_mapped.append(True)
         if not sizes:
             raise ValueError(f"pmap({name}) requires at least one argument with a mapped "
                              "axis (in_axes is None for every argument)")
         if len(sizes) > 1:
-            detail = "; ".join(f"size {n}: {', '.join(w)}" for n, w in sizes.items())
+            detail = "; ".join(f"size {n}: " + ", ".join(f"{a.str_short()} axis {ax}"
+                                                          for a, ax in w)
+                               for n, w in sizes.items())
             raise ValueError(f"pmap({name}) got inconsistent sizes for array axes to be "
                              f"mapped: {detail}")
         size = next(iter(sizes))
@@ -632,6 +777,10 @@ class PmapWrapped:
         trace = _current_trace.get()
         if trace is None or type(trace) is EvalTrace:
             outs = _pmap_impl(*operands, donated=tuple(donated), **params)
+            if (trace is None and spanning is None and not kwargs and not self._static
+                    and not axis_env.frames() and all(a == 0 for a in axes if a is not None)
+                    and all(ax in (None, 0) for ax in staged.out_axes)):
+                self._add_fast_launcher(args, staged, params, tuple(donated))
         else:  # donation applies to the outermost, eager call only
             outs = pmap_p.bind(*operands, donated=(False,) * len(operands), **params)
         if spanning is not None:
@@ -640,6 +789,24 @@ class PmapWrapped:
         outs = [o if ax in (None, 0) else batching.moveaxis(o, 0, ax)
                 for o, ax in zip(outs, staged.out_axes)]
         return tree_util.tree_unflatten(staged.out_tree, outs)
+
+    def _add_fast_launcher(self, args: tuple[Any, ...], staged: _Staged,
+                           params: dict[str, Any], donated: tuple[bool, ...]) -> None:
+        """After a general eager call `self(*args)` (its `_pmap_impl` params): record a
+        launcher for the next calls with the same signature."""
+        leaves, treedef = _flatten(args)
+        key = _fast_signature(treedef, leaves)
+        table = self._fast[1 if _flags["enable_x64"] else 0]
+        if key is None or key in table or len(table) >= _FAST_CACHE_SIZE:
+            return
+        program, size = params["program"], params["axis_size"]
+        if _pmap_replicas(program):
+            return  # nested pmaps: the general path picks each slice's replica
+        devs = _resolve_devices(params["devices"], size, self._name)
+        exe = _pmap_executables.get((program, params["axis_name"], tuple(d.id for d in devs),
+                                     donated))
+        if exe is not None:
+            table[key] = _fast_launcher(exe, staged, params, donated, self._name)
 
     def _trace(self, in_tree: Any, avals: list[AbstractArray], statics: tuple,
                dyn_index: list[int], size: int, nargs: int) -> _Staged:
