@@ -7,6 +7,7 @@ read-only like jax's.
 """
 from __future__ import annotations
 
+import sys
 import weakref
 from typing import Any, Iterator
 
@@ -108,11 +109,22 @@ class Array:
         return self._buf is None or self._buf.is_deleted()
 
     def delete(self) -> None:
-        """Free the device memory now; later uses raise `DeletedArrayError`."""
-        if self._buf is not None:
-            self._buf.delete()
-        self._buf = None
-        self._npy = None
+        """Free the device memory now; later uses raise `DeletedArrayError`.
+
+        If a numpy view of the data (`np.asarray(x)` on the CPU) is still alive, the
+        memory is freed with the last such view instead.
+        """
+        buf, npy = self._buf, self._npy
+        self._buf = self._npy = None
+        if buf is None:
+            return
+        # NOTE: a host view holds the buffer; deleting it under a live view aborts the
+        # process inside PJRT ("Non-zero type 1 hold on destruction"). Our own
+        # references here are `npy` and getrefcount's argument.
+        if npy is not None and sys.getrefcount(npy) > 2:
+            return
+        del npy
+        buf.delete()
 
     def block_until_ready(self) -> "Array":
         self._check_alive()

@@ -395,3 +395,17 @@ def test_eager_fast_path_is_not_taken_while_tracing():
     with lamina.config.override(enable_x64=True):
         assert (w * v).dtype == np.float32
         assert (lnp.arange(3) + lnp.arange(3)).dtype == np.int64
+
+
+def test_delete_after_a_host_read_and_with_a_live_view():
+    a = lnp.arange(4.0)
+    np.asarray(a)                  # a cached host view, no longer held by the caller
+    a.delete()
+    assert a.is_deleted()
+    b = lnp.arange(4.0)
+    view = np.asarray(b)[1:]       # the caller still holds a view of the data
+    b.delete()                     # must not abort; the memory goes with the view
+    assert b.is_deleted()
+    np.testing.assert_array_equal(view, [1.0, 2.0, 3.0])
+    with pytest.raises(lamina.errors.DeletedArrayError):
+        b + 1
