@@ -517,23 +517,29 @@ def _single_frame(api: str, names: tuple[Any, ...]) -> None:
                                   "supported by lamina yet")
 
 
+def _past_other_axis(primitive: Primitive, dim_param: str, x: Any, d: Any, dim: int,
+                     **params: Any) -> tuple[Any, Any]:
+    """all_gather / psum_scatter under a vmap of another axis: the collective runs on the
+    batched value, with its dimension `dim` (param `dim_param`) moved past the batch
+    dimension `d`, and the batch dimension moved past an untiled gathered/scattered one."""
+    if d is not not_mapped:
+        if d <= dim:
+            dim += 1
+        elif not params["tiled"]:
+            d += 1
+    return primitive.bind(x, **{dim_param: dim}, **params), d
+
+
 def _all_gather_batcher(frame_name: Any, frame_size: int, args: Sequence[Any],
                         dims: Sequence[Any], *, axis_name: tuple[Any, ...],
                         all_gather_dimension: int, axis_size: int, tiled: bool,
                         axis_index_groups: Groups) -> tuple[Any, Any]:
     (x,), (d,) = args, dims
-    params = dict(axis_name=axis_name, axis_size=axis_size, tiled=tiled,
-                  axis_index_groups=axis_index_groups)
     if frame_name is None or frame_name not in axis_name:
-        if d is not_mapped:
-            return all_gather_p.bind(x, all_gather_dimension=all_gather_dimension,
-                                     **params), d
-        if d <= all_gather_dimension:
-            all_gather_dimension += 1
-        elif not tiled:
-            d += 1
-        return all_gather_p.bind(x, all_gather_dimension=all_gather_dimension,
-                                 **params), d
+        return _past_other_axis(all_gather_p, "all_gather_dimension", x, d,
+                                all_gather_dimension, axis_name=axis_name,
+                                axis_size=axis_size, tiled=tiled,
+                                axis_index_groups=axis_index_groups)
     _no_groups_under_vmap("all_gather", axis_index_groups,
                           "axis_index_groups not supported in vmap")
     _single_frame("all_gather", axis_name)
@@ -552,17 +558,11 @@ def _reduce_scatter_batcher(frame_name: Any, frame_size: int, args: Sequence[Any
                             axis_index_groups: Groups) -> tuple[Any, Any]:
     from lamina.lax import elementwise as ew, reductions as red
     (x,), (d,) = args, dims
-    params = dict(axis_name=axis_name, axis_size=axis_size, tiled=tiled,
-                  axis_index_groups=axis_index_groups)
     if frame_name is None or frame_name not in axis_name:
-        if d is not_mapped:
-            return reduce_scatter_p.bind(x, scatter_dimension=scatter_dimension,
-                                         **params), d
-        if d <= scatter_dimension:
-            scatter_dimension += 1
-        elif not tiled:
-            d += 1
-        return reduce_scatter_p.bind(x, scatter_dimension=scatter_dimension, **params), d
+        return _past_other_axis(reduce_scatter_p, "scatter_dimension", x, d,
+                                scatter_dimension, axis_name=axis_name,
+                                axis_size=axis_size, tiled=tiled,
+                                axis_index_groups=axis_index_groups)
     _no_groups_under_vmap("psum_scatter", axis_index_groups,
                           "axis_index_groups not supported in vmap")
     _single_frame("psum_scatter", axis_name)
