@@ -6,10 +6,12 @@
 
 By default calls are unordered (jax's `ordered=False`): within one compiled program XLA
 may run two callbacks with no data dependence in either order. `ordered=True` runs the
-ordered calls of one program in program order (a token threads through them). Within
-control flow the order holds inside each scan/while/cond body, not between a body's
-calls and the calls around the loop. No token orders the calls of two programs'
-executions (jax threads one between them).
+ordered calls of one program in program order (a token threads through them, and through
+the scan/while/fori_loop/cond around calls in their bodies, so a body's calls run between
+the calls before and after it, as jax's). A while_loop's cond_fun cannot pass the token
+on: its ordered calls follow the ones before the loop, in no fixed order against the
+body's. No token orders the calls of two programs' executions (jax threads one between
+them).
 
 Calls inside a loop or cond body, or a nested jit, survive dead-code elimination even
 when nothing uses the loop's results (`partial_eval.has_effects`).
@@ -39,9 +41,9 @@ def callback(callback: Callable[..., Any], *args: Any, ordered: bool = False,
     """Call `callback(*args, **kwargs)` on the host for its effect (its return value is
     ignored), with numpy arrays for the array leaves, as `jax.debug.callback`.
 
-    `ordered=True`: the ordered calls of one compiled program run in program order
-    (within each scan/while/cond body for calls inside control flow); unordered ones
-    may run in any order that the data dependences allow.
+    `ordered=True`: the ordered calls of one compiled program run in program order,
+    calls inside scan/while/cond bodies included; unordered ones may run in any order
+    that the data dependences allow.
 
     >>> import lamina, lamina.numpy as lnp
     >>> seen = []

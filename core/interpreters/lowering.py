@@ -36,6 +36,33 @@ def register_lowering(primitive: Primitive, rule: LoweringRule) -> None:
     lowering_rules[primitive] = rule
 
 
+# Primitives whose lowering may thread the effect token, with the test on their params
+# (e.g. `debug_callback_p`: when `ordered`).
+token_effects: dict[Primitive, Callable[[dict[str, Any]], bool]] = {}
+
+
+def uses_effect_token(program: Program) -> bool:
+    """Whether lowering `program` threads the effect token: one of its equations is an
+    ordered effect (`token_effects`), itself or inside a sub-program of its params (a
+    loop or branch body). Control-flow lowerings then carry the token through their
+    regions, so the body's ordered effects stay ordered against the enclosing ones."""
+    for eqn in program.eqns:
+        test = token_effects.get(eqn.primitive)
+        if test is not None and test(eqn.params):
+            return True
+        if any(uses_effect_token(p) for p in _sub_programs(eqn.params.values())):
+            return True
+    return False
+
+
+def _sub_programs(values: Any) -> Any:
+    for v in values:
+        if isinstance(v, Program):
+            yield v
+        elif isinstance(v, (tuple, list)):
+            yield from _sub_programs(v)
+
+
 # --------------------------------------------------------------------------------------
 # Types and attributes as MLIR text
 # --------------------------------------------------------------------------------------
@@ -156,7 +183,9 @@ class FunctionBuilder:
         self._indent = 4
         self._types: dict[Value, str] = {}
         # NOTE: the token that orders effects (ordered debug callbacks) in the region being
-        # built: None until the first ordered effect; each nested region starts its own.
+        # built: None until the first ordered effect; each nested region starts without
+        # one, and a control-flow rule whose body has ordered effects sets it to the token
+        # it passes in (`uses_effect_token`).
         self.effect_token: Value | None = None
 
     def fresh(self, aval: AbstractArray) -> Value:

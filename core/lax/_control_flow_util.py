@@ -153,6 +153,44 @@ def _compare_i32(ctx: lowering.RuleContext, x: lowering.Value, y: lowering.Value
     return ctx.op("stablehlo.compare", [x, y], AbstractArray((), dtypes.bool_), attrs)
 
 
+# Effect tokens through control flow: when a body has ordered effects
+# (`lowering.uses_effect_token`), the enclosing region's token goes in as an extra
+# `!stablehlo.token` operand (the last one), the body's lowering continues from it, and
+# the op's extra (last) result becomes the enclosing region's token again.
+
+
+def _threads_token(*programs: Program) -> bool:
+    return any(lowering.uses_effect_token(p) for p in programs)
+
+
+def _token_avals(threads: bool) -> list[Any]:
+    return [lowering.token] if threads else []
+
+
+def _token_in(ctx: lowering.RuleContext, threads: bool, values: Sequence[lowering.Value]
+              ) -> list[lowering.Value]:
+    """Inside a region whose last argument is the token (when `threads`): make it the
+    region's current token; returns the other arguments."""
+    if not threads:
+        return list(values)
+    ctx.set_effect_token(values[-1])
+    return list(values[:-1])
+
+
+def _token_out(ctx: lowering.RuleContext, threads: bool) -> list[lowering.Value]:
+    """The current token, as the extra operand or region result (when `threads`)."""
+    return [ctx.effect_token()] if threads else []
+
+
+def _token_result(ctx: lowering.RuleContext, threads: bool, outs: list[lowering.Value]
+                  ) -> list[lowering.Value]:
+    """The op's results without the token, which becomes the current one."""
+    if not threads:
+        return outs
+    ctx.set_effect_token(outs[-1])
+    return outs[:-1]
+
+
 # --------------------------------------------------------------------------------------
 # Carry types of loops (scan, while_loop)
 # --------------------------------------------------------------------------------------

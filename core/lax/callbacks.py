@@ -13,10 +13,11 @@ call Python are compiled with those callbacks and kept out of the persistent cac
   (`has_side_effect`, and `dce` keeps it). `ordered=False`: XLA may run two callbacks
   of one program in either order when no data dependence orders them. `ordered=True`:
   the custom call also threads the region's effect token (`RuleContext.effect_token`),
-  so the ordered callbacks of one region (the program's body, or one scan/while/cond
-  body) run in program order. The token does not cross a region's boundary: ordered
-  calls inside a loop body are ordered among themselves, not against the calls
-  around the loop.
+  so the program's ordered callbacks run in program order. Control flow whose body
+  has ordered callbacks (`lowering.token_effects`) carries the token through its
+  regions (an extra `!stablehlo.token` operand and result of the `stablehlo.while` or
+  `stablehlo.case`), so calls inside a scan/while/cond body are ordered against the
+  calls before and after it too, as jax's.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from lamina.ir import AbstractArray, Primitive
 pure_callback_p = Primitive("pure_callback", multiple_results=True)
 debug_callback_p = Primitive("debug_callback", multiple_results=True)
 pe.effectful_primitives.add(debug_callback_p)
+lowering.token_effects[debug_callback_p] = lambda params: params["ordered"]
 
 VMAP_METHODS = ("sequential", "sequential_unrolled", "expand_dims", "broadcast_all")
 

@@ -21,7 +21,7 @@ from lamina.lax.elementwise import clamp, convert_element_type, ne, select_n
 from lamina.lax.structural import broadcast_in_dim
 from lamina.lax._control_flow_util import (
     _abstractify, _closed, _trace_tree, _insert_inputs, _same_type, _types, _pick, _merge,
-    _or,
+    _or, _threads_token, _token_avals, _token_in, _token_out, _token_result,
 )
 
 __all__ = [
@@ -173,9 +173,20 @@ def _cond_lower(ctx: lowering.RuleContext, index: lowering.Value, *operands: low
                 branches: tuple[Program, ...]) -> list[lowering.Value]:
     # NOTE: case regions take no arguments; they read the operands from the enclosing
     # scope, as jax's lowering does.
-    regions = [ctx.region([], lambda _, b=b: ctx.lower_program(b, operands))
-               for b in branches]
-    return ctx.op("stablehlo.case", [index], ctx.avals_out, regions=regions)
+    # NOTE: with ordered effects in a branch, each branch continues from the enclosing
+    # token and returns its last one as an extra result, the enclosing token after.
+    threads = _threads_token(*branches)
+    token_in = _token_out(ctx, threads)
+
+    def branch(b: Program) -> list[lowering.Value]:
+        _token_in(ctx, threads, token_in)
+        outs = ctx.lower_program(b, operands)
+        return [*outs, *_token_out(ctx, threads)]
+
+    regions = [ctx.region([], lambda _, b=b: branch(b)) for b in branches]
+    outs = ctx.op("stablehlo.case", [index], [*ctx.avals_out, *_token_avals(threads)],
+                  regions=regions)
+    return _token_result(ctx, threads, outs)
 
 
 lowering.register_lowering(cond_p, _cond_lower)

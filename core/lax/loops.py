@@ -25,6 +25,7 @@ from lamina.lax.structural import broadcast_in_dim
 from lamina.lax._control_flow_util import (
     _abstractify, _closed, _trace_tree, _with_inputs, _permute_inputs, _insert_inputs,
     _split, _same_type, _types, _pick, _merge, _or, _is_concrete, _trace_loop_body,
+    _threads_token, _token_avals, _token_in, _token_out, _token_result,
 )
 from lamina.lax.scans import scan
 
@@ -111,18 +112,24 @@ def _while_lower(ctx: lowering.RuleContext, *args: lowering.Value, cond_program:
                  body_program: Program, cond_nconsts: int,
                  body_nconsts: int) -> list[lowering.Value]:
     sizes = [cond_nconsts, body_nconsts]
+    # NOTE: the effect token (when a body has ordered effects) is the last carry; the
+    # cond region can only read it, so its ordered effects follow the ones before it.
+    threads = _threads_token(cond_program, body_program)
+    avals = [*ctx.avals_in, *_token_avals(threads)]
+    operands = [*args, *_token_out(ctx, threads)]
 
     def cond_body(state: list[lowering.Value]) -> list[lowering.Value]:
-        cc, _, carry = _split(state, sizes)
+        cc, _, carry = _split(_token_in(ctx, threads, state), sizes)
         return ctx.lower_program(cond_program, [*cc, *carry])
 
     def body_body(state: list[lowering.Value]) -> list[lowering.Value]:
-        cc, bc, carry = _split(state, sizes)
-        return [*cc, *bc, *ctx.lower_program(body_program, [*bc, *carry])]
+        cc, bc, carry = _split(_token_in(ctx, threads, state), sizes)
+        outs = ctx.lower_program(body_program, [*bc, *carry])
+        return [*cc, *bc, *outs, *_token_out(ctx, threads)]
 
-    regions = [ctx.region(ctx.avals_in, cond_body), ctx.region(ctx.avals_in, body_body)]
-    outs = ctx.op("stablehlo.while", list(args), ctx.avals_in, regions=regions)
-    return outs[cond_nconsts + body_nconsts:]
+    regions = [ctx.region(avals, cond_body), ctx.region(avals, body_body)]
+    outs = ctx.op("stablehlo.while", operands, avals, regions=regions)
+    return _token_result(ctx, threads, outs)[cond_nconsts + body_nconsts:]
 
 
 lowering.register_lowering(while_p, _while_lower)

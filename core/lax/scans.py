@@ -27,7 +27,7 @@ from lamina.lax.structural import concatenate, pad, reshape, rev, slice_in_dim
 from lamina.lax._control_flow_util import (
     _I32, _abstractify, _closed, _permute_inputs, _permute_outputs, _split, _same_type,
     _types, _pick, _merge, _or, _i32, _index_slice, _index_update, _compare_i32,
-    _trace_loop_body,
+    _trace_loop_body, _threads_token, _token_avals, _token_in, _token_out, _token_result,
 )
 
 __all__ = [
@@ -179,18 +179,24 @@ def _scan_lower(ctx: lowering.RuleContext, *args: lowering.Value, program: Progr
     unroll = max(min(unroll, length), 1)
     trips = length // unroll
 
+    # NOTE: with ordered effects in the body, the effect token is the last loop state.
+    threads = _threads_token(program)
+
     def body(state: list[lowering.Value]) -> list[lowering.Value]:
+        state = _token_in(ctx, threads, state)
         for _ in range(unroll):
             state = step(state)
-        return state
+        return [*state, *_token_out(ctx, threads)]
 
     state = [_i32(ctx, 0), *consts, *xs, *init, *ys]
     if trips:
+        loop_avals = [*state_avals, *_token_avals(threads)]
         cond_region = ctx.region(
-            state_avals, lambda s: [_compare_i32(ctx, s[0], _i32(ctx, trips * unroll), "LT")])
-        body_region = ctx.region(state_avals, body)
-        state = ctx.op("stablehlo.while", state, state_avals,
+            loop_avals, lambda s: [_compare_i32(ctx, s[0], _i32(ctx, trips * unroll), "LT")])
+        body_region = ctx.region(loop_avals, body)
+        state = ctx.op("stablehlo.while", [*state, *_token_out(ctx, threads)], loop_avals,
                        regions=[cond_region, body_region])
+        state = _token_result(ctx, threads, state)
     for _ in range(length - trips * unroll):
         state = step(state)
     return state[1 + num_consts + n_xs:]
