@@ -8,6 +8,10 @@ from lamina.numpy.shape_ops import *  # noqa: F401,F403
 from lamina.numpy.joining import *  # noqa: F401,F403
 from lamina.numpy.padding import *  # noqa: F401,F403
 from lamina.numpy.ufuncs import *  # noqa: F401,F403
+from lamina.numpy.math_funcs import *  # noqa: F401,F403
+from lamina.numpy.rounding import *  # noqa: F401,F403
+from lamina.numpy.logic import *  # noqa: F401,F403
+from lamina.numpy.differences import *  # noqa: F401,F403
 from lamina.numpy.reductions import *  # noqa: F401,F403
 from lamina.numpy.nan_reductions import *  # noqa: F401,F403
 from lamina.numpy.statistics import *  # noqa: F401,F403

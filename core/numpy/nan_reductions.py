@@ -14,8 +14,9 @@ import numpy as np
 
 from lamina import dtypes, lax
 from lamina.backend.array import scalar_to_device
+from lamina.numpy._lax_helpers import _isnan
 from lamina.numpy._util import ArrayLike
-from lamina.numpy.ufuncs import _bcast, _const, _convert, _isnan, _name, _to_array, _where
+from lamina.numpy.ufuncs import _bcast, _const, _convert, _name, _to_array, _where
 from lamina.numpy.reductions import (
     Axis, _check_out, _fill_value, _var_dtypes, all, max, min, sum, prod, mean, argmax,
     argmin,

@@ -22,10 +22,9 @@ import numpy as np
 from lamina import dtypes, lax
 from lamina.backend.array import scalar_to_device
 from lamina.lax._util import canonicalize_axes, canonicalize_axis, operator_index
+from lamina.numpy._lax_helpers import _full, _isnan, _ravel
 from lamina.numpy._util import ArrayLike, check_arraylike, promote_dtypes_inexact
-from lamina.numpy.ufuncs import (
-    _bcast, _const, _convert, _full, _isnan, _name, _ravel, _to_array, _where,
-)
+from lamina.numpy.ufuncs import _bcast, _const, _convert, _name, _to_array, _where
 
 __all__ = [
     "sum", "prod", "max", "min", "amax", "amin", "all", "any", "mean", "var", "std",

@@ -16,10 +16,12 @@ import numpy as np
 from lamina import dtypes, lax
 from lamina.backend.array import scalar_to_device
 from lamina.lax._util import operator_index
+from lamina.numpy._lax_helpers import _full, _isnan, _ravel
 from lamina.numpy._util import ArrayLike, check_arraylike, promote_dtypes_inexact
+from lamina.numpy.differences import _searchsorted_right
 from lamina.numpy.ufuncs import (
-    _bcast, _searchsorted_right, _const, _convert, _full, _isnan, _name, _ravel, _take1d,
-    _to_array, _where, multiply, subtract, true_divide,
+    _bcast, _const, _convert, _name, _take1d, _to_array, _where, multiply, subtract,
+    true_divide,
 )
 from lamina.numpy.reductions import Axis, _reduction_axes, any, max, min, sum, average
 
