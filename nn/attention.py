@@ -137,7 +137,16 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
     weights = dot_product_attention_weights(
         query, key, bias, mask, broadcast_dropout, dropout_rng, dropout_rate, deterministic,
         query.dtype, precision, force_fp32_for_softmax)
-    return lnp.einsum("...hqk,...khd->...qhd", weights, value, precision=precision)
+    weights, value = promote_dtype(weights, value)
+    # NOTE: the einsum "...hqk,...khd->...qhd" as one dot_general with value on the left,
+    # giving (*batch, heads, v_head_dim, q) then one transpose. Its autodiff then contracts
+    # the transposed cotangent over its minor axis for d(value), a plain batched matmul that
+    # XLA:CPU hands to YNNPACK; weights-on-the-left left a slow transposed-lhs dot.
+    n = value.ndim - 3
+    batch = tuple(range(n))
+    out = lax.dot_general(value, weights, (((n,), (n + 2,)), (batch + (n + 1,), batch + (n,))),
+                          precision=precision)
+    return lnp.transpose(out, batch + (n + 2, n, n + 1))
 
 
 def make_attention_mask(query_input: Any, key_input: Any,
