@@ -260,13 +260,14 @@ def nothing_saveable(*_: Any, **__: Any) -> bool:
 
 def dots_saveable(primitive: Primitive, *_: Any, **__: Any) -> bool:
     """Save the results of matrix multiplications and convolutions."""
-    from lamina.lax.dot_conv import conv_general_dilated_p, dot_general_p
+    from lamina.lax.convolution import conv_general_dilated_p
+    from lamina.lax.dots import dot_general_p
     return primitive is dot_general_p or primitive is conv_general_dilated_p
 
 
 def dots_with_no_batch_dims_saveable(primitive: Primitive, *_: Any, **params: Any) -> bool:
     """Save the results of dot_generals that have no batch dimensions."""
-    from lamina.lax.dot_conv import dot_general_p
+    from lamina.lax.dots import dot_general_p
     if primitive is not dot_general_p:
         return False
     (_, _), (lhs_batch, rhs_batch) = params["dimension_numbers"]

@@ -6,7 +6,8 @@ them. `lamina.lax.linalg` is a submodule, as `jax.lax.linalg`.
 from lamina.lax.elementwise import *  # noqa: F401,F403
 from lamina.lax.structural import *  # noqa: F401,F403
 from lamina.lax.reductions import *  # noqa: F401,F403
-from lamina.lax.dot_conv import *  # noqa: F401,F403
+from lamina.lax.dots import *  # noqa: F401,F403
+from lamina.lax.convolution import *  # noqa: F401,F403
 from lamina.lax.indexing import *  # noqa: F401,F403
 from lamina.lax.fft import *  # noqa: F401,F403
 from lamina.lax.control_flow import *  # noqa: F401,F403

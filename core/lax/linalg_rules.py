@@ -22,7 +22,7 @@ from lamina import dtypes
 from lamina.interpreters import ad, batching
 from lamina.interpreters.ad import Zero
 from lamina.ir import shaped_abstractify
-from lamina.lax import dot_conv, elementwise as el, reductions, structural as st
+from lamina.lax import dots, elementwise as el, reductions, structural as st
 from lamina.lax.linalg import (cholesky_p, eig_p, eigh_p, geqrf_p, householder_product_p,
                                lu_p, lu_pivots_to_permutation_p, qr_p, svd_p,
                                triangular_solve, triangular_solve_p)
@@ -56,7 +56,7 @@ def _H(x: Any) -> Any:
 
 
 def _mm(a: Any, b: Any) -> Any:
-    return dot_conv.batch_matmul(a, b, precision=dot_conv.Precision.HIGHEST)
+    return dots.batch_matmul(a, b, precision=dots.Precision.HIGHEST)
 
 
 def _iotas(shape: Sequence[int]) -> tuple[Any, Any]:

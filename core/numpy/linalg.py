@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from lamina import dtypes
-from lamina.lax import dot_conv as dc
+from lamina.lax import dots as dc
 from lamina.lax import elementwise as el
 from lamina.lax import indexing as ix
 from lamina.lax import linalg as lax_linalg

@@ -8,7 +8,7 @@ import numpy as np
 from op_records import (ALL, COMPLEX, FLOATS, NUMERIC, OpRecord, bfloat16, float16, float32,
                         int8, int16, int32, uint8)
 
-from lamina.lax import dot_conv as dc
+from lamina.lax import dots as dc
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 

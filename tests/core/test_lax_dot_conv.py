@@ -12,7 +12,7 @@ from jax import lax as jlax
 sys.path.insert(0, os.path.dirname(__file__))
 from op_records import rand_default  # noqa: E402
 
-from lamina.lax import dot_conv as dc  # noqa: E402
+from lamina import lax as dc  # noqa: E402
 from lamina.testing import assert_array_close  # noqa: E402
 
 bf16 = np.dtype(ml_dtypes.bfloat16)

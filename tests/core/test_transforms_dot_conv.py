@@ -298,10 +298,10 @@ def test_grad_grad_of_conv_net():
 
 
 # --------------------------------------------------------------------------------------
-# The weight gradient as one 1-D convolution (dot_conv._conv_transpose_rhs_1d)
+# The weight gradient as one 1-D convolution (convolution._conv_transpose_rhs_1d)
 # --------------------------------------------------------------------------------------
 
-from lamina.lax import dot_conv  # noqa: E402
+from lamina.lax import convolution  # noqa: E402
 
 # name: (lhs shape, rhs shape, conv_general_dilated kwargs); all 2-D, float32, groups 1
 ONE_D_CASES = {
@@ -345,10 +345,10 @@ ONE_D_CASES = {
 def one_d_spy(monkeypatch):
     """Force the 1-D weight gradient for any size and count how often it runs."""
     calls = []
-    real = dot_conv._conv_transpose_rhs_1d
-    monkeypatch.setattr(dot_conv, "_RHS_1D_MIN_WINDOW", 1)
-    monkeypatch.setattr(dot_conv, "_RHS_1D_MIN_FLOPS", 0)
-    monkeypatch.setattr(dot_conv, "_conv_transpose_rhs_1d",
+    real = convolution._conv_transpose_rhs_1d
+    monkeypatch.setattr(convolution, "_RHS_1D_MIN_WINDOW", 1)
+    monkeypatch.setattr(convolution, "_RHS_1D_MIN_FLOPS", 0)
+    monkeypatch.setattr(convolution, "_conv_transpose_rhs_1d",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
 
@@ -372,7 +372,7 @@ def test_weight_gradient_as_1d_conv_matches_jax(case, one_d_spy):
 def test_weight_gradient_keeps_2d_rule_for_groups_and_float64(case, dtype, one_d_spy,
                                                                 monkeypatch):
     # too many feature groups (here: more than 1), batch groups, float64: the 2-D rule
-    monkeypatch.setattr(dot_conv, "_RHS_1D_MAX_GROUPS", 1)
+    monkeypatch.setattr(convolution, "_RHS_1D_MAX_GROUPS", 1)
     ls, rs, kw = CONV_CASES[case]
     f, jf = _conv_fns(kw)
     with config.override(enable_x64=dtype == np.float64):
