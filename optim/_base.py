@@ -426,3 +426,19 @@ def _check_decay(fn: str, arg: str, value: Any, *, bias_corrected: bool) -> None
                  hint=("it is the decay rate of an exponential moving average "
                        "(typical values 0.9 to 0.999)"))
 
+
+# ---------------------------------------------------------------------------------------
+# Argument checks shared by the combinators (combine.py, wrappers.py, inject.py).
+
+
+def _check_transform(fn: str, arg: str, tx: Any) -> None:
+    if not isinstance(tx, GradientTransformation):
+        raise TypeError(
+            f"{fn}: `{arg}` must be a GradientTransformation (an (init, update) pair such "
+            f"as optim.adam(1e-3)), got {type(tx).__name__}: {tx!r}")
+
+
+def _is_arraylike(x: Any) -> bool:
+    # NOTE: lamina's tracers are not `lamina.Array` instances, so "is an array" is duck
+    # typed: anything with a shape and a dtype (lamina arrays, tracers, numpy arrays).
+    return hasattr(x, "shape") and hasattr(x, "dtype") and not callable(x)

@@ -9,6 +9,9 @@
 ...              progress="none", output_dir=tempfile.mkdtemp())
 >>> result.step, result.eval_metrics["accuracy"] > 0.5
 (20, True)
+
+This module holds `Trainer` and `fit`; `build_optimizer` (in `.optimizers`) and
+`trainer_from_config`/`init_distributed` (in `.launch`) are re-exported here.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import lamina.numpy as lnp
 from lamina import lax, optim, random, tree_util
 
 from .data import BatchIterator, Dataset
+from .optimizers import build_optimizer, find_learning_rate
 
 __all__ = ["Trainer", "fit", "TrainResult", "TrainingError", "build_optimizer",
            "init_distributed"]
@@ -51,74 +55,6 @@ class TrainResult:
     nan_skips: int
     preempted: bool
     run_dir: Optional[str]
-
-
-def build_optimizer(name="adam", learning_rate=1e-3, args=None, schedule=None,
-                    clip_norm=None, weight_decay_mask=None):
-    """An optimizer from config values, its learning rate visible in its state.
-
-    The alias is wrapped in ``inject_hyperparams`` so the current learning rate can be
-    logged; ``schedule`` is ``{"name": <schedule>, **its args}``.
-
-    >>> tx = build_optimizer("adamw", 1e-3, {"weight_decay": 0.01}, clip_norm=1.0)
-    >>> round(float(find_learning_rate(tx.init({"w": lnp.zeros(2)}))), 6)
-    0.001
-    """
-    from .config import ConfigError
-    from .data import _check_args
-    args = dict(args or {})
-    alias = getattr(optim, name, None)
-    if alias is None or name.startswith("_") or not callable(alias) or name in (
-            "chain", "inject_hyperparams") or name.endswith("schedule") or name[0].isupper():
-        import difflib
-        known = [n for n in dir(optim.alias) if not n.startswith("_") and
-                 callable(getattr(optim.alias, n)) and n[0].islower()]
-        close = difflib.get_close_matches(name, known, n=3)
-        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
-        raise ConfigError(f"unknown optimizer 'optim.name={name}': {hint}"
-                          f"known: {', '.join(sorted(known))}")
-    _check_args(alias, args, f"optim.args (optimizer {name!r})", skip=("learning_rate",))
-    lr = learning_rate
-    if schedule:
-        sched = dict(schedule)
-        sname = sched.pop("name", None)
-        fn = getattr(optim, str(sname), None)
-        if fn is None or not str(sname).endswith(("schedule", "decay")):
-            raise ConfigError(f"unknown schedule 'optim.schedule.name={sname}'; use a "
-                              f"lamina.optim schedule such as warmup_cosine_decay_schedule")
-        _check_args(fn, sched, f"optim.schedule (schedule {sname!r})")
-        try:
-            lr = fn(**sched)
-        except TypeError as e:
-            raise ConfigError(f"optim.schedule {sname!r}: {e}") from None
-    if weight_decay_mask:
-        import inspect
-        if "mask" not in inspect.signature(alias).parameters:
-            raise ConfigError(f"optim.weight_decay_mask: optimizer {name!r} has no "
-                              f"weight decay mask (use adamw, lion, lamb, ...)")
-        args["mask"] = optim.mask_by_path(list(weight_decay_mask))
-    static = [k for k, v in args.items() if not isinstance(v, (int, float)) or
-              isinstance(v, bool)]
-    try:
-        tx = optim.inject_hyperparams(alias, static_args=static)(learning_rate=lr, **args)
-    except TypeError as e:
-        raise ConfigError(f"optimizer {name!r}: {e}") from None
-    if clip_norm is not None:
-        tx = optim.chain(optim.clip_by_global_norm(clip_norm), tx)
-    return tx
-
-
-def find_learning_rate(opt_state):
-    """The ``learning_rate`` held by an ``inject_hyperparams`` state inside ``opt_state``."""
-    if hasattr(opt_state, "hyperparams") and isinstance(opt_state.hyperparams, dict):
-        if "learning_rate" in opt_state.hyperparams:
-            return opt_state.hyperparams["learning_rate"]
-    if isinstance(opt_state, (tuple, list)):
-        for s in opt_state:
-            lr = find_learning_rate(s)
-            if lr is not None:
-                return lr
-    return None
 
 
 def _cross_entropy(out, y):
@@ -849,69 +785,7 @@ def fit(model, optimizer, data, **kwargs) -> TrainResult:
     return Trainer(model, optimizer, data, **kwargs).fit()
 
 
-def trainer_from_config(cfg) -> Trainer:
-    """Build a :class:`Trainer` from a validated :class:`~.config.Config`."""
-    from .config import ConfigError
-    from .data import load_dataset
-    from .models import get_model, import_user_module, load_function_model
-    init_distributed(cfg.devices)
-    for i, mod in enumerate(cfg.imports):
-        import_user_module(mod, f"imports[{i}]")
-    d = cfg.data
-    args = dict(d.args)
-    if d.name == "npz":
-        args.update(path=d.path, features=d.features, labels=d.labels)
-    data = load_dataset(d.name, seed=cfg.run.seed, eval_fraction=d.eval_fraction, **args)
-    if cfg.model.name is not None:
-        margs = dict(cfg.model.args)
-        model = get_model(cfg.model.name, num_outputs=margs.pop(
-            "num_outputs", data.num_classes or int(np.prod(data.y_train.shape[1:]) or 1)),
-            **margs)
-    else:
-        model = load_function_model(cfg.model.fn, cfg.model.init, cfg.model.args)
-    o = cfg.optim
-    tx = build_optimizer(o.name, o.learning_rate, o.args, o.schedule, o.clip_norm,
-                         o.weight_decay_mask)
-    t = cfg.train
-    n_global = cfg.devices.count * lamina.process_count()
-    batch = t.batch_size * (n_global if t.batch_size_per_device else 1)
-    if batch > len(data.x_train):
-        raise ConfigError(f"train.batch_size={batch} is larger than the training set "
-                          f"({len(data.x_train)} examples)")
-    return Trainer(model, tx, data, steps=t.steps, epochs=t.epochs, batch_size=batch,
-                   loss=t.loss, seed=cfg.run.seed, output_dir=cfg.run.output_dir,
-                   resume=cfg.run.resume, log_every=t.log_every, eval_every=t.eval_every,
-                   eval_batch_size=t.eval_batch_size, checkpoint_every=t.checkpoint_every,
-                   keep=t.keep, keep_best=t.keep_best, keep_best_mode=t.keep_best_mode,
-                   precision=t.precision, loss_scale=t.loss_scale,
-                   loss_scale_period=t.loss_scale_period, on_nan=t.on_nan,
-                   accumulation_steps=o.accumulation_steps, ema_decay=o.ema_decay,
-                   devices=cfg.devices.count, strategy=cfg.devices.strategy,
-                   progress=t.progress, config=cfg)
-
-
-def init_distributed(devices_cfg) -> bool:
-    """Join a multi-process run when the ``devices`` config or the environment asks for
-    one (``lamina.distributed.initialize`` with the config's values, the rest read from
-    the environment as it does); True when this process is part of one.
-
-    >>> from lamina.training.config import DevicesConfig
-    >>> init_distributed(DevicesConfig(num_processes=1))   # one process: nothing to do
-    False
-    """
-    from lamina import distributed
-    from .config import ConfigError
-    if distributed.is_initialized():
-        return True
-    d = devices_cfg
-    # NOTE: the same environment detection as initialize() (lamina's and jax's variables,
-    # Slurm), to decide whether there is a multi-process run to join at all.
-    address, num, pid, _ = distributed._detect(d.coordinator_address, d.num_processes,
-                                               d.process_id, None, None)
-    if num is None or num == 1:
-        return False
-    try:
-        distributed.initialize(address, num, pid)
-    except (ValueError, RuntimeError) as e:
-        raise ConfigError(f"devices: cannot join the {num}-process run: {e}") from None
-    return True
+# NOTE: starting a run from a config lives in a sibling module (this one would be too
+# long); re-exported here (the CLI and tests import it from here). Imported last: it
+# uses Trainer above.
+from .launch import init_distributed, trainer_from_config  # noqa: E402,F401

@@ -1,6 +1,7 @@
 """Private helpers of lamina.numpy's shape modules (shape_ops, joining, padding) and of
-creation: argument checks that name the function (static ints, axes, shapes), static
-slicing along one axis, and the static gather/concatenate building blocks.
+the creation modules (creation, ranges, triangles): argument checks that name the
+function (static ints, axes, shapes, user dtypes, device=), static slicing along one
+axis, and the static gather/concatenate building blocks.
 
 Kept in their own module so that the shape-op families can share them without importing
 each other.
@@ -12,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from lamina import lax
+from lamina import dtypes, lax
 from lamina.backend.array import Array as _DeviceArray
 from lamina.errors import ConcretizationError
 from lamina.ir import Tracer
@@ -182,3 +183,21 @@ def _copy(x: Array) -> Array:
     # NOTE: the primitive, not the wrapper (which returns an unchanged Array as is):
     # its executable writes a fresh output buffer.
     return convert_element_type_p.bind(x, new_dtype=x.dtype, weak_type=x.weak_type)
+
+
+def _user_dtype(fn: str, dtype: Any) -> np.dtype | None:
+    return None if dtype is None else dtypes.check_user_dtype_supported(dtype, _name(fn))
+
+
+def _default_dtype(fn: str, dtype: Any) -> np.dtype:
+    return dtypes.default_float_dtype() if dtype is None else _user_dtype(fn, dtype)
+
+
+def _no_device(fn: str, device: Any) -> None:
+    if device is not None:
+        raise NotImplementedError(f"{_name(fn)}: device= is not supported; use "
+                                  "lamina.device_put on the result")
+
+
+def _index_dtype() -> np.dtype:
+    return dtypes.default_int_dtype()
