@@ -6,9 +6,10 @@ axis removed) while the axis name is bound (`interpreters/axis_env.py`), and bin
 `mhlo.num_replicas = N` (collectives over the axis become StableHLO collectives over
 the replicas), compiles it for the N devices, splits each mapped input along axis 0 (an
 Array already split that way is passed through) and returns `ShardedArray`s that stay
-on their devices. Under `grad`/`vmap`, `pmap_p`'s rules transform the per-device
-program and bind `pmap_p` again (the pattern of `jit_p`, lax/calls.py), so `grad` of a
-pmapped function runs pmapped programs too.
+on their devices. Under `grad`/`vmap`, `pmap_p`'s rules (`_pmap_rules.py`) transform the
+per-device program and bind `pmap_p` again (the pattern of `jit_p`, lax/calls.py), so
+`grad` of a pmapped function runs pmapped programs too. A pmap across processes is the
+same primitive with `local_slices` set (`_pmap_multiprocess.py`).
 
 A pmap inside a jitted function or inside another pmap is lowered into the enclosing
 replica-style program (`_pmap_lowering`): `jit(pmap(f))` compiles one executable over
@@ -19,7 +20,8 @@ rejects nesting; its named `vmap`s give the same values).
 Params of `pmap_p`: `program` (closed, per-device types), `axis_name`, `axis_size`,
 `devices` (a tuple, or None for the first `axis_size` devices), `in_mapped` /
 `out_mapped` (per operand / output: split along axis 0, or the same on every device),
-`name`, `donated`.
+`name`, `donated`, `local_slices` (None, or for a pmap across processes the number of
+slices this process feeds and gets back: `_pmap_multiprocess.py`).
 """
 from __future__ import annotations
 
@@ -33,18 +35,19 @@ import numpy as np
 from lamina import dtypes, tree_util
 from lamina.backend import _jaxlib
 from lamina.backend.array import Array, ShardedArray, new_array
-from lamina.backend.client import Device, devices as all_devices, is_local, local_devices
+from lamina.backend.client import Device, is_local, local_devices
 from lamina.backend.compile import ReplicatedExecutable, compile_replicated
 from lamina.config import config
-from lamina.interpreters import ad, axis_env, batching, eval as eval_interp, lowering
-from lamina.interpreters import partial_eval as pe
+from lamina.interpreters import axis_env, batching, eval as eval_interp, lowering
 from lamina.interpreters.eval import EvalTrace
-from lamina.interpreters.partial_eval import close_over_consts, eval_program, trace_to_program
+from lamina.interpreters.partial_eval import close_over_consts, trace_to_program
 from lamina._api_batching import broadcast_axes, check_axis_spec
 from lamina.ir import (AbstractArray, Primitive, Program, Tracer, _current_trace,
-                       set_current_trace, shaped_abstractify, typecheck)
-from lamina.lax.collectives import (ReplicaLayout, _collective_attrs, current_replica_layout,
-                                    psum_p, replica_layout, uses_collectives)
+                       shaped_abstractify, typecheck)
+from lamina.lax.collectives import (ReplicaLayout, _collective_attrs, _groups_attr,
+                                    current_replica_layout, replica_layout, uses_collectives)
+from lamina._pmap_multiprocess import (cross_process_devices, local_layout, signature,
+                                       spanning_devices, to_global, to_local)
 from lamina.sharding import PmapSharding
 
 pmap_p = Primitive("pmap", multiple_results=True)
@@ -66,13 +69,14 @@ def _global(aval: AbstractArray, n: int, mapped: bool) -> AbstractArray:
 @pmap_p.def_abstract_eval
 def _pmap_abstract_eval(*avals: AbstractArray, program: Program, axis_name: Any,
                         axis_size: int, devices: Any, in_mapped: tuple[bool, ...],
-                        out_mapped: tuple[bool, ...], name: str,
-                        donated: tuple[bool, ...]) -> list[AbstractArray]:
-    expected = [_global(v.aval, axis_size, m) for v, m in zip(program.invars, in_mapped)]
+                        out_mapped: tuple[bool, ...], name: str, donated: tuple[bool, ...],
+                        local_slices: int | None) -> list[AbstractArray]:
+    n = axis_size if local_slices is None else local_slices  # this process's slices
+    expected = [_global(v.aval, n, m) for v, m in zip(program.invars, in_mapped)]
     if [(a.shape, a.dtype) for a in avals] != [(a.shape, a.dtype) for a in expected]:
         raise TypeError(f"pmap({name}): operands {[a.str_short() for a in avals]} do not "
                         f"match the program's inputs {[a.str_short() for a in expected]}")
-    return [_global(v.aval, axis_size, m) for v, m in zip(program.outvars, out_mapped)]
+    return [_global(v.aval, n, m) for v, m in zip(program.outvars, out_mapped)]
 
 
 def _sub_programs(params: dict[str, Any]) -> list[Program]:
@@ -107,14 +111,17 @@ def contains_pmap(program: Program) -> bool:
 
 def _pmap_lowering(ctx: lowering.RuleContext, *args: str, program: Program, axis_name: Any,
                    axis_size: int, in_mapped: tuple[bool, ...], out_mapped: tuple[bool, ...],
-                   name: str, **params: Any) -> list[str]:
+                   name: str, devices: Any, local_slices: int | None, **params: Any
+                   ) -> list[str]:
     """A pmap inside a replica-style module (inside another pmap or a jit).
 
     Every replica holds the enclosing program's values; the pmap takes the next factor
     of the replicas as its axis (`ReplicaLayout.nest`): replica r works on slice
     `(r // stride) % axis_size` of each mapped operand, and each mapped result is
     all-gathered back over the axis, so that the enclosing program sees whole values
-    again (jax's classic nested-pmap lowering did the same).
+    again (jax's classic nested-pmap lowering did the same). A pmap across processes
+    (only as the jitted module's one axis, `run_with_replicas`) indexes and gathers
+    within each process instead: the enclosing program holds that process's values.
     """
     layout = current_replica_layout()
     if layout is None:
@@ -125,10 +132,20 @@ def _pmap_lowering(ctx: lowering.RuleContext, *args: str, program: Program, axis
     inner = layout.nest(axis_name, axis_size, f"pmap({name})")
     u32, i32 = AbstractArray((), np.uint32), AbstractArray((), np.int32)
     index = ctx.op("stablehlo.replica_id", [], u32)
-    if inner.remaining != 1:
+    gather_groups = None
+    if local_slices is not None:  # replica r -> its slice among its process's slices
+        local_index, gather_groups = local_layout(devices)
+        table = ctx.constant(np.asarray(local_index, np.int32),
+                             AbstractArray((len(local_index),), np.int32))
+        index = ctx.op("stablehlo.convert", [index], i32)
+        index = ctx.op("stablehlo.dynamic_slice", [table, index],
+                       AbstractArray((1,), np.int32), {"slice_sizes": lowering.i64_array([1])})
+        index = ctx.op("stablehlo.reshape", [index], i32)
+    elif inner.remaining != 1:
         index = ctx.op("stablehlo.divide", [index, ctx.constant(inner.remaining, u32)], u32)
-    index = ctx.op("stablehlo.remainder", [index, ctx.constant(axis_size, u32)], u32)
-    index = ctx.op("stablehlo.convert", [index], i32)
+    if local_slices is None:
+        index = ctx.op("stablehlo.remainder", [index, ctx.constant(axis_size, u32)], u32)
+        index = ctx.op("stablehlo.convert", [index], i32)
     zero = ctx.constant(0, i32)
     operands = []
     for x, aval, m in zip(args, ctx.avals_in, in_mapped):
@@ -141,6 +158,8 @@ def _pmap_lowering(ctx: lowering.RuleContext, *args: str, program: Program, axis
     with replica_layout(inner), axis_env.extend(axis_name, axis_size, "pmap"):
         outs = ctx.lower_program(program, operands)
         _, attrs = _collective_attrs((axis_name,), f"pmap({name})")
+    if gather_groups is not None:
+        attrs = {"replica_groups": _groups_attr(gather_groups)}
     results = []
     for o, v, aval, m in zip(outs, program.outvars, ctx.avals_out, out_mapped):
         if m:
@@ -176,61 +195,6 @@ def _resolve_devices(devices: tuple[Device, ...] | None, n: int, name: str
             f"it must be at most the device count (on the CPU, set "
             f"LAMINA_NUM_CPU_DEVICES={n} before lamina starts).")
     return tuple(available[:n])
-
-
-def _cross_process_devices(devices: tuple[Device, ...] | None, n_local: int, name: str
-                           ) -> tuple[Device, ...] | None:
-    """The devices of a pmap spanning several processes, or None when it runs on this
-    process's devices only.
-
-    As in jax, after `lamina.distributed.initialize` a pmap with `devices=None` maps over
-    the first `n_local` devices of every process (in process order), each process passing
-    the `n_local` slices of its own devices; with `devices` given, the slices are those
-    of this process's devices among them.
-    """
-    if devices is None:
-        everything = all_devices()
-        if len({d.process_index for d in everything}) == 1:
-            return None
-        per_process: dict[int, list[Device]] = {}
-        for d in everything:
-            per_process.setdefault(d.process_index, []).append(d)
-        fewest = min(len(v) for v in per_process.values())
-        if n_local > fewest:
-            raise ValueError(f"pmap({name}): the mapped axis has size {n_local}, but a process "
-                             f"of this run has only {fewest} devices")
-        return tuple(d for p in sorted(per_process) for d in per_process[p][:n_local])
-    mine = sum(is_local(d) for d in devices)
-    if mine == len(devices):
-        return None
-    if mine != n_local:
-        raise ValueError(f"pmap({name}): the mapped axis has size {n_local}, but {mine} of the "
-                         f"given devices are this process's; across processes each process "
-                         f"passes one slice per device of its own")
-    return devices
-
-
-def _to_global(x: Any, devices: tuple[Device, ...], n_local: int) -> Any:
-    """This process's mapped operand (axis 0: one slice per local device) as the global
-    array over `devices` (axis 0: one slice per device of every process)."""
-    sharding = PmapSharding(devices)
-    local = tuple(d for d in devices if is_local(d))
-    if (type(x) is ShardedArray and x._sharding == PmapSharding(local)
-            and x.aval.shape[:1] == (n_local,)):
-        x._check_alive()  # already on the right devices: no copy
-        aval = x.aval.update(shape=(len(devices), *x.aval.shape[1:]))
-        buf = _jaxlib.assemble_shards(aval, local, _jaxlib.shard_buffers(x._buf))
-        return ShardedArray._from_sharded(buf, aval, sharding)
-    from lamina.distributed import make_array_from_process_local_data
-    return make_array_from_process_local_data(sharding, x)
-
-
-def _to_local(x: ShardedArray, n_local: int) -> ShardedArray:
-    """The inverse of `_to_global`: this process's slices, as an Array of its own."""
-    local = tuple(d for d in x._sharding._device_assignment if is_local(d))
-    aval = x.aval.update(shape=(n_local, *x.aval.shape[1:]))
-    buf = _jaxlib.assemble_shards(aval, local, _jaxlib.shard_buffers(x._buf))
-    return ShardedArray._from_sharded(buf, aval, PmapSharding(local))
 
 
 _pmap_executables: dict[tuple[Any, ...], ReplicatedExecutable] = {}
@@ -340,12 +304,19 @@ def _place_unmapped(x: Any, aval: AbstractArray, devices: tuple[Device, ...], in
 
 def _pmap_impl(*args: Any, program: Program, axis_name: Any, axis_size: int, devices: Any,
                in_mapped: tuple[bool, ...], out_mapped: tuple[bool, ...], name: str,
-               donated: tuple[bool, ...]) -> list[Any]:
+               donated: tuple[bool, ...], local_slices: int | None = None) -> list[Any]:
     inner = max(1, _pmap_replicas(program))
     devs = _resolve_devices(devices, axis_size * inner, name)
     if inner > 1 and not all(is_local(d) for d in devs):
         raise NotImplementedError(f"pmap({name}): nested pmap across processes is not "
                                   "supported by lamina")
+    if local_slices is not None:  # across processes: every process's slices, globally
+        if uses_collectives(program):  # (else each process runs its own part alone)
+            from lamina.distributed import _agree
+            _agree(f"pmap({name})", signature(f"pmap({name})", program.in_avals, in_mapped,
+                                              program.out_avals, axis_size))
+        args = tuple(to_global(x, devs, local_slices) if m else x
+                     for x, m in zip(args, in_mapped))
     exe = _executable(program, axis_name, devs, donated, axis_size)
     sharding = PmapSharding(devs)
     cache = exe.placed
@@ -368,8 +339,8 @@ def _pmap_impl(*args: Any, program: Program, axis_name: Any, axis_size: int, dev
     results = []
     for buf, aval, m in zip(outs, exe.out_avals, out_mapped):
         if m:
-            results.append(ShardedArray._from_sharded(buf, _global(aval, axis_size, True),
-                                                      sharding))
+            out = ShardedArray._from_sharded(buf, _global(aval, axis_size, True), sharding)
+            results.append(out if local_slices is None else to_local(out, local_slices))
         else:  # the same on every device (out_axes=None): the first local device's copy
             first = next(d for d in devs if is_local(d))
             results.append(Array._from_buffer(_jaxlib.shard_buffers(buf)[0], aval, first))
@@ -381,7 +352,14 @@ def run_with_replicas(program: Program, args: Sequence[Any], name: str) -> list[
     executable over the replicas the pmaps need; the program outside the pmaps runs on
     every replica alike, and its results come back from the first device."""
     total = _pmap_replicas(program)
-    devs = _resolve_devices(None, total, f"jit({name})")
+    devs = spanning_devices(program, total, name)
+    if devs is None:
+        devs = _resolve_devices(None, total, f"jit({name})")
+    elif uses_collectives(program):  # across processes: check they all run the same
+        from lamina.distributed import _agree
+        _agree(f"jit({name})", signature(f"jit({name})", program.in_avals,
+                                         [False] * len(program.invars), program.out_avals,
+                                         total))
     key = (program, "jit", tuple(d.id for d in devs), ())
     exe = _pmap_executables.get(key)
     if exe is None:
@@ -396,137 +374,24 @@ def run_with_replicas(program: Program, args: Sequence[Any], name: str) -> list[
     avals = [v.aval for v in [*program.constvars, *program.invars]]
     bufs = [_place_unmapped(x, aval, devs, i, f"jit({name})", 1, exe.placed, False)
             for i, (x, aval) in enumerate(zip(args, avals))]
-    return [Array._from_buffer(_jaxlib.shard_buffers(b)[0], aval, devs[0])
-            for b, aval in zip(exe(bufs), exe.out_avals)]
+    try:
+        outs = exe(bufs)
+    except _jaxlib.JaxRuntimeError as e:
+        if all(is_local(d) for d in devs):
+            raise
+        raise RuntimeError(f"jit({name}) with a pmap across processes failed (did another "
+                           f"process of the run die?): {e}") from None
+    first = next(d for d in devs if is_local(d))  # (this process's values)
+    return [Array._from_buffer(_jaxlib.shard_buffers(b)[0], aval, first)
+            for b, aval in zip(outs, exe.out_avals)]
 
 
 eval_interp.impl_rules[pmap_p] = _pmap_impl
 eval_interp.raw_impl_primitives.add(pmap_p)
 
 
-# --------------------------------------------------------------------------------------
-# Transformation rules: transform the per-device program, bind pmap_p again
-# --------------------------------------------------------------------------------------
-
-
-def _pick(flags: Sequence[bool], xs: Sequence[Any], want: bool = True) -> list[Any]:
-    return [x for f, x in zip(flags, xs) if f == want]
-
-
-def _pmap_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, program: Program,
-              axis_name: Any, axis_size: int, in_mapped: tuple[bool, ...],
-              out_mapped: tuple[bool, ...], name: str, **params: Any
-              ) -> tuple[list[Any], list[Any]]:
-    nonzero = [not isinstance(t, ad.Zero) for t in tangents]
-    with axis_env.extend(axis_name, axis_size, "pmap"):
-        jvp_prog, out_nonzero = ad.jvp_program(program, nonzero)
-    operands = [*primals, *_pick(nonzero, tangents)]
-    outs = pmap_p.bind(
-        *operands, program=jvp_prog, axis_name=axis_name, axis_size=axis_size,
-        in_mapped=(*in_mapped, *_pick(nonzero, in_mapped)),
-        out_mapped=(*out_mapped, *_pick(out_nonzero, out_mapped)),
-        name=f"jvp({name})", devices=params["devices"], donated=(False,) * len(operands))
-    n = len(program.outvars)
-    primals_out, nz_tangents = outs[:n], iter(outs[n:])
-    return primals_out, [next(nz_tangents) if nz else ad.Zero.like(p)
-                         for p, nz in zip(primals_out, out_nonzero)]
-
-
-ad.primitive_jvps[pmap_p] = _pmap_jvp
-
-
-def _pmap_transpose(cts: Sequence[Any], *args: Any, program: Program, axis_name: Any,
-                    axis_size: int, in_mapped: tuple[bool, ...], out_mapped: tuple[bool, ...],
-                    name: str, **params: Any) -> list[Any]:
-    linear = [ad.is_undefined_primal(a) for a in args]
-    # An input given to every device (in_axes=None) gets the sum of the devices'
-    # cotangents: psum them inside the transposed program.
-    summed = [not m for m, lin in zip(in_mapped, linear) if lin]
-    n_nonlin = len(linear) - sum(linear)
-    with axis_env.extend(axis_name, axis_size, "pmap"):
-        transposed = ad.transpose_program(program, linear)
-        if any(summed) or not all(out_mapped):
-            def fun(*xs: Any) -> list[Any]:
-                from lamina.lax import elementwise as ew
-                from lamina.lax.collectives import axis_index
-                xs = list(xs)
-                # An output returned once (out_axes=None) is the first device's value,
-                # so only that device's copy receives its cotangent.
-                for i, m in enumerate(out_mapped):
-                    if not m:
-                        ct = xs[n_nonlin + i]
-                        first = ew.convert_element_type(ew.eq(axis_index(axis_name), np.int32(0)),
-                                                        shaped_abstractify(ct).dtype)
-                        xs[n_nonlin + i] = ew.mul(ct, first)
-                outs = eval_program(transposed, [], xs)
-                return [psum_p.bind(o, axes=(axis_name,), axis_index_groups=None) if s else o
-                        for o, s in zip(outs, summed)]
-            transposed, consts = close_over_consts(
-                trace_to_program(fun, [v.aval for v in transposed.invars]))
-            assert not consts
-    operands = [*_pick(linear, args, False), *[ad.instantiate_zeros(ct) for ct in cts]]
-    outs = iter(pmap_p.bind(
-        *operands, program=transposed, axis_name=axis_name, axis_size=axis_size,
-        in_mapped=(*_pick(linear, in_mapped, False), *out_mapped),
-        out_mapped=tuple(_pick(linear, in_mapped)), name=f"transpose({name})",
-        devices=params["devices"], donated=(False,) * len(operands)))
-    return [next(outs) if lin else None for lin in linear]
-
-
-ad.primitive_transposes[pmap_p] = _pmap_transpose
-
-
-def _pmap_batch(args: Sequence[Any], dims: Sequence[Any], *, program: Program,
-                axis_name: Any, axis_size: int, in_mapped: tuple[bool, ...],
-                out_mapped: tuple[bool, ...], name: str, **params: Any
-                ) -> tuple[list[Any], list[Any]]:
-    size = batching.dim_size(args, dims)
-    batched = [d is not batching.not_mapped for d in dims]
-    # The per-device program sees the vmap axis first: global axis 1 of a mapped
-    # operand (axis 0 is the device axis), axis 0 of an operand given to every device.
-    args = [batching.moveaxis(x, d, 1 if m else 0) if b else x
-            for x, d, m, b in zip(args, dims, in_mapped, batched)]
-    batched_prog, out_batched = batching.batch_program(program, batched, size)
-    outs = pmap_p.bind(*args, program=batched_prog, axis_name=axis_name, axis_size=axis_size,
-                       in_mapped=in_mapped, out_mapped=out_mapped, name=f"vmap({name})",
-                       devices=params["devices"], donated=(False,) * len(args))
-    return outs, [(1 if m else 0) if b else batching.not_mapped
-                  for m, b in zip(out_mapped, out_batched)]
-
-
-batching.primitive_batchers[pmap_p] = _pmap_batch
-
-
-def _pmap_partial_eval(trace: pe.ProgramTrace, primitive: Primitive, args: Sequence[Any],
-                       params: dict[str, Any]) -> list[Any]:
-    program, axis_name, n = params["program"], params["axis_name"], params["axis_size"]
-    in_mapped, out_mapped = params["in_mapped"], params["out_mapped"]
-    unknowns = [trace.is_own(a) for a in args]
-    with axis_env.extend(axis_name, n, "pmap"):
-        split = pe.partial_eval_program(program, unknowns)
-    known_operands = [*split.known_consts, *_pick(unknowns, args, False)]
-    out_known = [not u for u in split.out_unknowns]
-    common = dict(axis_name=axis_name, axis_size=n, devices=params["devices"],
-                  name=params["name"])
-    with set_current_trace(trace.parent):
-        known_outs = pmap_p.bind(
-            *known_operands, program=split.known, **common,
-            in_mapped=(*[False] * len(split.known_consts), *_pick(unknowns, in_mapped, False)),
-            out_mapped=(*_pick(out_known, out_mapped), *[True] * split.num_residuals),
-            donated=(False,) * len(known_operands))
-    n_known = len(known_outs) - split.num_residuals
-    residuals = known_outs[n_known:]  # per-device values: split over the devices
-    unknown_operands = [*residuals, *_pick(unknowns, args)]
-    unknown_outs = iter(trace.stage(pmap_p, unknown_operands, dict(
-        program=split.unknown, **common,
-        in_mapped=(*[True] * len(residuals), *_pick(unknowns, in_mapped)),
-        out_mapped=tuple(_pick(split.out_unknowns, out_mapped)),
-        donated=(False,) * len(unknown_operands))))
-    known_iter = iter(known_outs[:n_known])
-    return [next(unknown_outs) if u else next(known_iter) for u in split.out_unknowns]
-
-
-pe.partial_eval_rules[pmap_p] = _pmap_partial_eval
+# NOTE: pmap_p's jvp / transpose / batching / partial-eval rules live in _pmap_rules.py.
+from lamina import _pmap_rules  # noqa: E402,F401 (registers them)
 
 
 # --------------------------------------------------------------------------------------
@@ -747,16 +612,14 @@ class PmapWrapped:
             _resolve_devices(None, size, name)  # the error, before tracing
         local_size = size
         devices = self._devices
-        spanning = _cross_process_devices(devices, size, name)
+        spanning = cross_process_devices(devices, size, name)
         if spanning is not None:  # each process feeds its devices' slices
-            trace = _current_trace.get()
-            if not (trace is None or type(trace) is EvalTrace):
+            if any(f.kind in ("pmap", "mesh") for f in axis_env.frames()):
                 raise NotImplementedError(
-                    f"pmap({name}) across processes runs eagerly only: call it outside "
-                    "grad/vmap/jit (put grad inside the pmapped function instead)")
+                    f"pmap({name}) across processes cannot run inside another pmap or a "
+                    "shard_map in lamina; call it at the outermost level (under grad, vmap "
+                    "or jit is fine)")
             devices, size = spanning, len(spanning)
-            leaves = [_to_global(x, spanning, local_size) if m else x
-                      for x, m in zip(leaves, in_mapped)]
         key = (in_tree, tuple(avals), tuple(in_mapped), statics, size, config.enable_x64,
                axis_env.frames())
         staged = self._cache.get(key)
@@ -772,7 +635,7 @@ class PmapWrapped:
                       devices=devices,
                       in_mapped=(*[False] * len(staged.consts), *in_mapped),
                       out_mapped=tuple(ax is not None for ax in staged.out_axes),
-                      name=name)
+                      name=name, local_slices=None if spanning is None else local_size)
         operands = [*staged.consts, *leaves]
         trace = _current_trace.get()
         if trace is None or type(trace) is EvalTrace:
@@ -783,9 +646,6 @@ class PmapWrapped:
                 self._add_fast_launcher(args, staged, params, tuple(donated))
         else:  # donation applies to the outermost, eager call only
             outs = pmap_p.bind(*operands, donated=(False,) * len(operands), **params)
-        if spanning is not None:
-            outs = [_to_local(o, local_size) if ax is not None else o
-                    for o, ax in zip(outs, staged.out_axes)]
         outs = [o if ax in (None, 0) else batching.moveaxis(o, 0, ax)
                 for o, ax in zip(outs, staged.out_axes)]
         return tree_util.tree_unflatten(staged.out_tree, outs)

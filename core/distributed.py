@@ -11,7 +11,10 @@ devices, each process feeding its local slice. The coordination service also giv
 A process that dies stops sending heartbeats; after `heartbeat_timeout_seconds` the
 service reports it and every other process is terminated with a FATAL log line
 ("Terminating process because the JAX distributed service detected fatal errors ...
-another task died"), as in jax: a run never hangs on a dead peer.
+another task died"), as in jax: a run never hangs on a dead peer. Before each program
+with collectives across processes (a pmap, eager, differentiated or jitted), the
+processes check that they all run the same one (`_agree`): a process calling with
+other shapes is a ValueError on every process, not a collective that never completes.
 
 Run two processes on one machine (each with 2 CPU devices)::
 
@@ -55,6 +58,19 @@ class _State:
         self.coordinator_address: str | None = None
         self.local_device_ids: list[int] | None = None
         self.local_kv: dict[str, bytes] = {}  # the store of a single-process run
+        self.calls = 0  # cross-process programs run so far (`_agree`)
+
+
+def _agree_timeout() -> float:
+    value = os.environ.get("LAMINA_CROSS_PROCESS_TIMEOUT", "600")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"lamina.distributed: LAMINA_CROSS_PROCESS_TIMEOUT={value!r} must be "
+                         "a positive number of seconds")
+    return seconds
 
 
 _state = _State()
@@ -262,6 +278,7 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
             gloo_hostname="127.0.0.1" if _is_loopback(host) else None))
         _state.service, _state.client = service, coordination
         _state.process_id, _state.num_processes = process_id, num_processes
+        _state.calls = 0
         _state.coordinator_address = coordinator_address
         _state.local_device_ids = local_device_ids
         if not _atexit_registered:
@@ -433,6 +450,71 @@ def key_value_dir_get(prefix: str) -> list[tuple[str, str]]:
         return list(coordination.key_value_dir_get(prefix))
     except _jaxlib.JaxRuntimeError as e:
         raise _runtime_error(fn, f"listing {prefix!r}", None, e) from None
+
+
+# --------------------------------------------------------------------------------------
+# Agreeing on a cross-process program before running it
+# --------------------------------------------------------------------------------------
+
+
+_AGREE_BLOCK = 64  # calls per key directory; process 0 drops old directories in blocks
+
+
+def _agree(what: str, signature: str) -> None:
+    """Before this process runs a program with collectives across processes (`what`, e.g.
+    `pmap(step)`): check that every other process is about to run one with the same
+    `signature` (per-device types), so that a mismatch is an error on every process
+    instead of a collective that never completes.
+
+    Call k (counted per process: every process must make the same sequence of
+    cross-process calls) publishes each process's signature under `lamina/calls/k`, waits
+    at barrier k and reads them all: any difference raises ValueError naming both
+    signatures on every process; a process that does not arrive within
+    `$LAMINA_CROSS_PROCESS_TIMEOUT` seconds (default 600) is named in a TimeoutError.
+
+    NOTE: three round trips to the coordination service per call, whatever the number
+    of processes (~0.3-1 ms on one host). A dead peer is reported sooner, by the
+    service's heartbeats.
+    """
+    coordination = _state.client
+    if coordination is None or _state.num_processes == 1:
+        return
+    with _lock:
+        seq = _state.calls
+        _state.calls += 1
+    me, n, timeout = _state.process_id, _state.num_processes, _agree_timeout()
+    block, where = divmod(seq, _AGREE_BLOCK)
+    prefix = f"lamina/calls/{block}/{where}"
+    try:
+        coordination.key_value_set(f"{prefix}/{me}", signature, True)
+        try:
+            # NOTE: one barrier name for every call (the service counts its rounds): a
+            # name per call would grow the service's state for as long as the run lasts.
+            coordination.wait_at_barrier("lamina/call", max(1, int(timeout * 1000)), None)
+        except _jaxlib.JaxRuntimeError as e:
+            if "DEADLINE_EXCEEDED" not in str(e):
+                raise
+            arrived = {int(k.rsplit("/", 1)[1]) for k, _ in coordination.key_value_dir_get(prefix)}
+            missing = [p for p in range(n) if p not in arrived]
+            raise TimeoutError(
+                f"{what}: process(es) {missing} did not reach cross-process call number {seq} "
+                f"within {timeout:g}s (LAMINA_CROSS_PROCESS_TIMEOUT): stuck, or running other "
+                "code? Every process must make the same sequence of cross-process pmap calls"
+            ) from None
+        theirs = {int(k.rsplit("/", 1)[1]): v for k, v in coordination.key_value_dir_get(prefix)}
+        for p in range(n):
+            if theirs.get(p) != signature:
+                raise ValueError(
+                    f"{what}: the processes disagree on cross-process call number {seq}: "
+                    f"process {me} runs {signature}, process {p} runs {theirs.get(p)}; every "
+                    "process must call the same pmapped function with the same shapes and "
+                    "dtypes (e.g. the same batch size), in the same order")
+        if me == 0 and where == 0 and block >= 2:
+            # Every process has read block - 2: each passed barrier seq, after its reads.
+            coordination.key_value_delete(f"lamina/calls/{block - 2}")
+    except _jaxlib.JaxRuntimeError as e:
+        raise RuntimeError(f"{what}: checking the other processes run the same program failed "
+                           f"(did another process die?): {e}") from None
 
 
 # --------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -17,11 +18,183 @@ def report(**kw: object) -> None:
     print("RESULT " + json.dumps(kw), flush=True)
 
 
+def local_data(me: int, n_proc: int) -> np.ndarray:
+    """Process `me`'s rows (2 per process); with one process, every process's rows."""
+    rows = [np.arange(6, dtype=np.float32).reshape(2, 3) / 10 + p for p in range(2)]
+    return rows[me] if n_proc > 1 else np.concatenate(rows)
+
+
+def transforms() -> None:
+    """Cross-process pmap under grad / jit / vmap / donation / static arguments. Run as
+    2 processes x 2 devices, or as 1 process x 4 devices (no LAMINA_NUM_PROCESSES) for
+    the reference values: the test compares process 0's rows + process 1's rows with
+    the single process's."""
+    import lamina
+    import lamina.numpy as lnp
+    from lamina import distributed as dist
+    from lamina import lax
+
+    multi = bool(os.environ.get("LAMINA_NUM_PROCESSES"))
+    if multi:
+        dist.initialize(initialization_timeout=30, heartbeat_timeout_seconds=30,
+                        shutdown_timeout_seconds=20)
+    me, n_proc = lamina.process_index(), lamina.process_count()
+    x = local_data(me, n_proc)
+    w = np.array([0.5, -1.0, 2.0], np.float32)
+    out = {}
+
+    def put(key: str, value: object) -> None:
+        out[key] = np.asarray(value).tolist()
+
+    body = lambda w, x: lax.psum(lnp.sin(w * x), "i") * x  # noqa: E731
+    f = lamina.pmap(body, axis_name="i", in_axes=(None, 0))
+
+    def loss(w, x):
+        return lnp.sum(f(w, x) ** 2)
+
+    # grad / value_and_grad of a function calling the pmap (w: every device; x: mapped).
+    value, (gw, gx) = lamina.value_and_grad(loss, argnums=(0, 1))(w, x)
+    put("vg_value", value), put("vg_gw", gw), put("vg_gx", gx)
+    put("grad_gx", lamina.grad(loss, argnums=1)(w, x))
+    # jit around the pmap, around grad, and grad of the jitted function.
+    put("jit_pmap", lamina.jit(f)(w, x))
+    jf = lamina.jit(lambda w, x: f(w * 2, x + 1) - x)
+    put("jit_around", jf(w, x)), put("jit_around_again", jf(w, x))
+    value, gw = lamina.jit(lamina.value_and_grad(loss))(w, x)
+    put("jit_vg_value", value), put("jit_vg_gw", gw)
+    put("grad_jit_gw", lamina.grad(lamina.jit(loss))(w, x))
+    put("jit_pmap_jit", lamina.jit(lamina.pmap(lamina.jit(lambda x: lax.psum(x, "i") * 2),
+                                               axis_name="i"))(x))
+    # Devices given in another order (process 1's first): each process's slices go to
+    # its devices in that order, eagerly and under jit alike.
+    rev = lamina.pmap(lambda x: (x * lax.psum(x, "i"), lax.axis_index("i")), axis_name="i",
+                      devices=lamina.devices()[::-1])
+    (put("rev", rev(x)[0]), put("rev_jit", lamina.jit(rev)(x)[0]))
+    out["rev_index"], out["rev_jit_index"] = [np.asarray(r[1]).tolist()
+                                              for r in (rev(x), lamina.jit(rev)(x))]
+    # Inside a loop (jitted: an eager scan_p runs on one device, which a pmap cannot).
+    loop = lambda x: lax.fori_loop(0, 3, lambda i, c: f(w, c) / 4, x)  # noqa: E731
+    put("loop_jit", lamina.jit(loop)(x))
+    put("scan_jit_grad", lamina.jit(lamina.grad(lambda x: lnp.sum(lax.scan(
+        lambda c, _: (f(w, c) / 4, None), x, None, length=2)[0])))(x))
+    # An output returned once (out_axes=None) under grad: every process's same loss.
+    once = lamina.pmap(lambda x: lax.psum(lnp.sum(x ** 2), "i"), axis_name="i", out_axes=None)
+    put("once_value", once(x)), put("once_grad", lamina.grad(lambda x: once(x) * 3.0)(x))
+
+    # The usual data-parallel step: grad inside the pmap, gradients averaged.
+    def step(w, x):
+        g = lamina.grad(lambda w, x: lnp.sum(lnp.tanh(w * x)))(w, x)
+        return w - 0.1 * lax.pmean(g, "i")
+    put("dp_step", lamina.pmap(step, axis_name="i", in_axes=(None, 0))(w, x))
+    put("dp_step_jit", lamina.jit(lamina.pmap(step, axis_name="i", in_axes=(None, 0)))(w, x))
+
+    # vmap inside the pmap, and vmap of the pmapped function (batch axis 1 of x3).
+    x3 = np.stack([x, 2 * x, -x], axis=1)  # (slices, 3, 3)
+    inner = lamina.pmap(lamina.vmap(lambda a: lax.psum(a, "i") * a), axis_name="i")
+    put("vmap_inside", inner(x3))
+    outer = lamina.vmap(lamina.pmap(lambda a: lax.psum(a, "i") - a, axis_name="i"),
+                        in_axes=1, out_axes=1)
+    put("vmap_outside", outer(x3))
+    put("vmap_grad", lamina.vmap(lamina.grad(loss), in_axes=(0, None))(np.stack([w, -w]), x))
+
+    # static_broadcasted_argnums (a new value retraces) and donate_argnums.
+    scaled = lamina.pmap(lambda x, k: lax.psum(x, "i") * k, axis_name="i",
+                         static_broadcasted_argnums=1)
+    put("static_3", scaled(x, 3.0)), put("static_4", scaled(x, 4.0))
+    put("static_grad", lamina.grad(lambda x: lnp.sum(scaled(x, 2.0) ** 2))(x))
+    double = lamina.pmap(lambda x: x * 2 + lax.psum(x, "i"), axis_name="i", donate_argnums=0)
+    placed = lamina.pmap(lambda x: x, axis_name="i")(x)
+    result = double(placed)
+    put("donated", result)
+    out["donated_deleted"] = placed.is_deleted()
+    put("donated_again", double(result))
+    report(stage="transforms", **out)
+    if multi:
+        dist.shutdown()
+
+
+def mismatch() -> None:
+    """Process 1 calls with other shapes: both processes must get a clear error at once
+    (eager pmap, grad of it, jit of it), and the run must go on afterwards."""
+    import lamina
+    import lamina.numpy as lnp
+    from lamina import distributed as dist
+    from lamina import lax
+
+    dist.initialize(initialization_timeout=30, heartbeat_timeout_seconds=30,
+                    shutdown_timeout_seconds=20)
+    me = lamina.process_index()
+    f = lamina.pmap(lambda x: lax.psum(x, "i"), axis_name="i")
+    good = local_data(me, 2)
+    bad = good if me == 0 else np.ones((2, 4), np.float32)
+    for name, call in [("eager", lambda: f(bad)),
+                       ("grad", lambda: lamina.grad(lambda x: lnp.sum(f(x)))(bad)),
+                       ("jit", lambda: lamina.jit(f)(bad)),
+                       ("slices", lambda: f(good[:1] if me else good))]:
+        start = time.monotonic()
+        try:
+            call()
+            report(stage=name, error=None)
+        except Exception as e:  # reported: the test checks the type and the message
+            report(stage=name, error=f"{type(e).__name__}: {e}", seconds=time.monotonic() - start)
+    report(stage="after", total=np.asarray(f(good)).tolist())
+    # Without collectives each process runs its part alone: other shapes are fine, and
+    # so is a call only process 0 makes.
+    double = lamina.pmap(lambda x: x * 2, axis_name="i")
+    report(stage="alone", shape=list(double(bad).shape),
+           value=np.asarray(double(good) if me == 0 else good * 2).tolist())
+    # A process that never makes the call: the other's TimeoutError, bounded by
+    # LAMINA_CROSS_PROCESS_TIMEOUT (set to 3 s by the test).
+    if me == 0:
+        start = time.monotonic()
+        try:
+            f(good)
+            report(stage="absent", error=None)
+        except Exception as e:
+            report(stage="absent", error=f"{type(e).__name__}: {e}",
+                   seconds=time.monotonic() - start)
+    dist.barrier("done", timeout=20)
+    # NOTE: no shutdown: process 0's unanswered call left the processes' call counts
+    # apart; exiting is enough.
+    os._exit(0)
+
+
+def dead_transformed(victim: int) -> None:
+    """The victim dies while the survivor runs jit(pmap) and grad(pmap) across processes:
+    the survivor must fail in bounded time."""
+    import lamina
+    import lamina.numpy as lnp
+    from lamina import distributed as dist
+    from lamina import lax
+
+    dist.initialize(initialization_timeout=30, heartbeat_timeout_seconds=3,
+                    shutdown_timeout_seconds=20)
+    me = lamina.process_index()
+    x = local_data(me, 2)
+    f = lamina.pmap(lambda x: lax.psum(x, "i"), axis_name="i")
+    jf, gf = lamina.jit(f), lamina.grad(lambda x: lnp.sum(f(x)))
+    jf(x), gf(x)
+    if me == victim:
+        dist.key_value_get("test/waiting", timeout=20)
+        os._exit(7)
+    report(stage="waiting")
+    dist.key_value_set("test/waiting", "1")
+    for _ in range(100000):
+        jf(x), gf(x)
+    report(stage="survived")  # must not happen
+
+
 def main(scenario: str) -> None:
     import lamina
     import lamina.numpy as lnp
     from lamina import distributed as dist
 
+    if scenario == "transforms":
+        return transforms()
+    if scenario == "mismatch":
+        return mismatch()
+    if scenario.startswith("deadjit"):
+        return dead_transformed(int(scenario[-1]))
     heartbeat = 3 if scenario.startswith("dead") else 30
     dist.initialize(initialization_timeout=30, heartbeat_timeout_seconds=heartbeat,
                     shutdown_timeout_seconds=20)

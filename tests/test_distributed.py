@@ -28,20 +28,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run_two(scenario: str, timeout: float) -> list[tuple[int | None, str, str, float]]:
+def _run_two(scenario: str, timeout: float, single: bool = False, **extra_env: str
+             ) -> list[tuple[int | None, str, str, float]]:
     """Run the worker as processes 0 and 1; returns (rc, stdout, stderr, seconds) each.
-    Whatever is still running after `timeout` is killed (rc None)."""
+    Whatever is still running after `timeout` is killed (rc None). With `single`, a
+    third entry: the same scenario as one process with 4 devices (started alongside)."""
     env = dict(os.environ, LAMINA_NUM_CPU_DEVICES="2", LAMINA_NUM_PROCESSES="2",
                LAMINA_COORDINATOR_ADDRESS=f"127.0.0.1:{_free_port()}", XLA_FLAGS=XLA_FLAGS,
-               TF_CPP_MIN_LOG_LEVEL="2")
+               TF_CPP_MIN_LOG_LEVEL="2", **extra_env)
     for name in ("LAMINA_PROCESS_ID", "JAX_COORDINATOR_ADDRESS", "SLURM_JOB_ID"):
         env.pop(name, None)
+    envs = [dict(env, LAMINA_PROCESS_ID=str(rank)) for rank in range(2)]
+    if single:
+        envs.append({k: v for k, v in env.items() if k not in ("LAMINA_NUM_PROCESSES",
+                                                                "LAMINA_COORDINATOR_ADDRESS")})
+        envs[-1]["LAMINA_NUM_CPU_DEVICES"] = "4"
     start = time.monotonic()
     procs = []
     try:
-        for rank in range(2):
+        for e in envs:
             procs.append(subprocess.Popen(
-                [sys.executable, WORKER, scenario], env=dict(env, LAMINA_PROCESS_ID=str(rank)),
+                [sys.executable, WORKER, scenario], env=e,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 start_new_session=True))
         results = []
@@ -112,6 +119,107 @@ def test_dead_peer_fails_survivor_fast(scenario, victim):
     results = _run_two(scenario, timeout=45)
     survivor = 1 - victim
     rc, out, err, seconds = results[survivor]
+    assert results[victim][0] == 7, results[victim][2][-3000:]
+    assert "waiting" in _stages(out), f"{out}\n{err[-4000:]}"
+    assert rc is not None, f"the survivor hung (killed after 45 s):\n{out}\n{err[-4000:]}"
+    assert rc != 0 and "survived" not in _stages(out)
+    assert seconds < 40
+    assert ("another task died" in err or "did another process" in err
+            or "heartbeat" in err), err[-4000:]
+
+
+# Outputs of the "transforms" scenario split over the devices (each process reports its
+# rows; the single process all of them), and those every process computes whole.
+_ROWS = ["vg_gx", "grad_gx", "jit_pmap", "jit_around", "jit_around_again", "jit_pmap_jit",
+         "once_grad", "dp_step", "dp_step_jit", "vmap_inside", "vmap_outside", "static_3",
+         "static_4", "static_grad", "donated", "donated_again", "loop_jit", "scan_jit_grad", "rev",
+         "rev_jit"]
+_WHOLE = ["vg_gw", "jit_vg_gw", "grad_jit_gw", "once_value", "vmap_grad"]
+
+
+def test_cross_process_pmap_under_transformations():
+    """grad / value_and_grad / jit / vmap / static and donated arguments of a pmap over
+    2 processes x 2 devices give the single-process (1 x 4 devices) values, and those
+    match jax's on the same global computation."""
+    import numpy as np
+    results = _run_two("transforms", timeout=60, single=True)
+    for rank, (rc, out, err, _) in enumerate(results):
+        assert rc == 0, f"run {rank} failed (rc={rc}):\n{out}\n{err[-4000:]}"
+    p0, p1, one = [_stages(out)["transforms"] for _, out, _, _ in results]
+    assert set(p0) == set(_ROWS + _WHOLE + ["vg_value", "jit_vg_value", "donated_deleted",
+                                            "rev_index", "rev_jit_index"])
+    # devices=lamina.devices()[::-1]: process 1's devices are axis indices 0 and 1.
+    assert p0["rev_index"] == p0["rev_jit_index"] == [2, 3]
+    assert p1["rev_index"] == p1["rev_jit_index"] == [0, 1]
+    assert one["rev_index"] == one["rev_jit_index"] == [0, 1, 2, 3]
+    for key in _ROWS:
+        np.testing.assert_allclose(np.concatenate([p0[key], p1[key]]), one[key], rtol=2e-5,
+                                   atol=1e-5, err_msg=key)
+    for key in _WHOLE:
+        for got in (p0[key], p1[key]):
+            np.testing.assert_allclose(got, one[key], rtol=2e-5, atol=1e-5, err_msg=key)
+    for key in ("vg_value", "jit_vg_value"):  # each process's loss is over its rows
+        np.testing.assert_allclose(p0[key] + p1[key], one[key], rtol=2e-5, err_msg=key)
+    assert p0["donated_deleted"] and p1["donated_deleted"] and one["donated_deleted"]
+
+    # jax on the same global computation (psum over the pmap axis = a sum over rows).
+    import jax
+    import jax.numpy as jnp
+    sys.path.insert(0, os.path.dirname(WORKER))
+    from _distributed_worker import local_data
+    x = jnp.asarray(local_data(0, 1))
+    w = jnp.asarray([0.5, -1.0, 2.0], jnp.float32)
+
+    def loss(w, x):
+        return jnp.sum((jnp.sum(jnp.sin(w * x), axis=0) * x) ** 2)
+
+    value, (gw, gx) = jax.value_and_grad(loss, argnums=(0, 1))(w, x)
+    np.testing.assert_allclose(one["vg_value"], value, rtol=2e-5)
+    np.testing.assert_allclose(p0["vg_gw"], gw, rtol=2e-5)
+    np.testing.assert_allclose(np.concatenate([p0["vg_gx"], p1["vg_gx"]]), gx, rtol=2e-5,
+                               atol=1e-5)
+    g = jax.vmap(jax.grad(lambda w, x: jnp.sum(jnp.tanh(w * x))), in_axes=(None, 0))(w, x)
+    np.testing.assert_allclose(p1["dp_step"], np.broadcast_to(w - 0.1 * g.mean(0), (2, 3)),
+                               rtol=2e-5)
+
+
+def test_cross_process_mismatch_is_an_error_on_every_process():
+    """Process 1 passes other shapes (eager pmap, grad of it, jit of it): both processes
+    raise at once, naming both shapes, and the run goes on; a process that never makes
+    the call is a TimeoutError for the other after LAMINA_CROSS_PROCESS_TIMEOUT. A pmap
+    without collectives needs no agreement (each process runs its part alone)."""
+    import numpy as np
+    results = _run_two("mismatch", timeout=45, LAMINA_CROSS_PROCESS_TIMEOUT="3")
+    for rank, (rc, out, err, _) in enumerate(results):
+        assert rc == 0, f"process {rank} failed (rc={rc}):\n{out}\n{err[-4000:]}"
+        s = _stages(out)
+        for stage, what, shapes in [("eager", "pmap(<lambda>)", ("f32[3]", "f32[4]")),
+                                    ("grad", "pmap(jvp(<lambda>))", ("f32[3]", "f32[4]")),
+                                    ("jit", "jit(<lambda>)", ("f32[2,3]", "f32[2,4]"))]:
+            error = s[stage]["error"]
+            assert error and error.startswith(f"ValueError: {what}: the processes disagree"), error
+            assert all(f"{sh} [mapped]" in error or f"({sh})" in error for sh in shapes), error
+            assert f"process {1 - rank} runs" in error
+            assert s[stage]["seconds"] < 5
+        # One slice on process 1: a pmap over the first device of each process.
+        error = s["slices"]["error"]
+        assert error.startswith("ValueError: pmap(<lambda>): the processes disagree"), error
+        assert "over 2 devices" in error and "over 4 devices" in error
+        # psum over the 4 devices of rows [0..5] / 10 + process.
+        assert np.allclose(s["after"]["total"], [[2.6, 3.0, 3.4]] * 2)
+        assert s["alone"]["shape"] == [2, 3 + rank]
+        np.testing.assert_allclose(s["alone"]["value"], 2 * (np.arange(6).reshape(2, 3) / 10
+                                                             + rank), rtol=1e-6)
+    absent = _stages(results[0][1])["absent"]
+    assert absent["error"].startswith("TimeoutError: pmap(<lambda>): process(es) [1]"), absent
+    assert 2.5 < absent["seconds"] < 10
+
+
+@pytest.mark.parametrize("scenario,victim", [("deadjit1", 1), ("deadjit0", 0)])
+def test_dead_peer_under_jit_and_grad_fails_survivor_fast(scenario, victim):
+    # The survivor runs jit(pmap) and grad(pmap) across processes in a loop.
+    results = _run_two(scenario, timeout=45)
+    rc, out, err, seconds = results[1 - victim]
     assert results[victim][0] == 7, results[victim][2][-3000:]
     assert "waiting" in _stages(out), f"{out}\n{err[-4000:]}"
     assert rc is not None, f"the survivor hung (killed after 45 s):\n{out}\n{err[-4000:]}"
