@@ -390,6 +390,24 @@ def device_put_host(value: Any, device: Device | None = None, *, dtype: Any = No
     return Array._from_buffer(buf, aval, device)
 
 
+def _python_scalar_as(value: Any, dtype: Any) -> np.ndarray:
+    """`value` as a 0-d numpy array of `dtype`; a Python int into a narrower integer
+    dtype wraps modulo 2**bits (jax's rule for `uint8_array + -1` or `+ 300`), but
+    must fit the default integer dtype (int32, or int64 with x64) as in jax."""
+    dtype = np.dtype(dtype)
+    if type(value) is int and dtype.kind in "iu":
+        from lamina import dtypes
+        wide = dtypes.default_int_dtype()
+        info = np.iinfo(wide)
+        if not info.min <= value <= info.max:
+            raise OverflowError(
+                f"Python int {value} is too large for {wide.name}, the default integer "
+                f"dtype it converts through (to {dtype.name}); use a numpy scalar of the "
+                f"wanted dtype, or enable 64-bit types (LAMINA_ENABLE_X64=1) for int64")
+        return np.asarray(value, wide).astype(dtype)
+    return np.asarray(value, dtype)
+
+
 _SCALAR_CACHE_SIZE = 4096
 _scalar_cache: dict[tuple[Any, ...], Array] = {}
 
@@ -403,7 +421,7 @@ def scalar_to_device(value: Any, dtype: Any, weak_type: bool,
     Keyed by the value's bytes, so 0.0 and -0.0 (equal as Python keys) stay distinct.
     Arrays are immutable, so sharing one is safe; the cache is cleared when full.
     """
-    host = np.asarray(value, dtype)
+    host = _python_scalar_as(value, dtype)
     device = device or default_device()
     key = (host.dtype, weak_type, host.tobytes(), device)
     cached = _scalar_cache.get(key)

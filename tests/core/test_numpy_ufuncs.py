@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import lamina  # noqa: E402
 import lamina.numpy as lnp  # noqa: E402
 from lamina.testing import assert_array_close  # noqa: E402
 
@@ -404,3 +405,21 @@ def test_array_methods_use_these_ufuncs():
 def test_errors_name_the_function(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint32", "int8", "int16"])
+def test_python_int_wraps_into_narrow_int_like_jax(dtype):
+    # jax converts a Python int through the default int dtype, then wraps it: uint8 + -1
+    # is 255 + 1 modulo 256, eagerly and under jit; an int beyond int32 is an error.
+    import jax
+    import jax.numpy as jnp
+    x = np.array([1, 2, 100], dtype)
+    for value in (-1, 300, -129):
+        want = np.asarray(jnp.asarray(x) + value)
+        for fn in (lambda a: a + value, lamina.jit(lambda a: a + value)):
+            got = np.asarray(fn(lnp.asarray(x)))
+            assert got.dtype == want.dtype and np.array_equal(got, want), (value, got, want)
+        assert np.array_equal(np.asarray(lnp.asarray(x) * value),
+                              np.asarray(jax.jit(lambda a: a * value)(jnp.asarray(x))))
+    with pytest.raises(OverflowError, match="3000000000 is too large for int32"):
+        lnp.asarray(x) + 3_000_000_000
