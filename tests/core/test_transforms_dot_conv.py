@@ -410,6 +410,11 @@ def test_weight_gradient_formulation_depends_on_shape():
     assert _has_1d_conv(dw_jaxpr((2, 4, 4, 3), (3, 3, 3, 4), padding=((2, 1), (1, 1)),
                                  lhs_dilation=(2, 2)))
     assert _has_1d_conv(dw_jaxpr((2, 5, 5, 3), (3, 3, 3, 4), padding=((2, 2), (2, 2))))
+    # the CNN benchmark's first layer (batch 32, one input feature): one matrix product
+    first = dw_jaxpr((32, 28, 28, 1), (3, 3, 1, 32))
+    assert "dot_general" in first and "conv_general_dilated" not in first
+    # a first layer with two input features: the 1-D form again
+    assert _has_1d_conv(dw_jaxpr((32, 28, 28, 2), (3, 3, 2, 32)))
 
 
 @pytest.mark.parametrize("case", ["strided_both", "feature_groups"])
@@ -435,4 +440,96 @@ def test_weight_gradient_as_1d_conv_second_order_and_vmap(case, one_d_spy):
     got = lamina.vmap(lambda ct: lamina.vjp(lambda y: f(x, y), y)[1](ct)[0])(cts)
     want = jax.vmap(lambda ct: jax.vjp(lambda y: jf(x, y), y)[1](ct)[0])(cts)
     assert len(one_d_spy) > n
+    assert_array_close(got, np.asarray(want), **TOL)
+
+
+# --------------------------------------------------------------------------------------
+# The weight gradient of a one-input-feature convolution as one matrix product
+# (convolution._conv_transpose_rhs_im2col)
+# --------------------------------------------------------------------------------------
+
+# name: (lhs shape, rhs shape, conv_general_dilated kwargs); 2-D, float32, one in-feature
+MATMUL_CASES = {
+    "same_3x3": ((2, 6, 5, 1), (3, 3, 1, 4),
+                 dict(window_strides=(1, 1), padding="SAME", dimension_numbers=NHWC)),
+    "strided_negative_pad": ((2, 7, 8, 1), (3, 2, 1, 3),
+                             dict(window_strides=(2, 3), padding=((2, -1), (0, 1)),
+                                  dimension_numbers=NHWC)),
+    "dilations": ((2, 4, 5, 1), (2, 3, 1, 3),
+                  dict(window_strides=(1, 2), padding=((1, 0), (2, 1)), lhs_dilation=(2, 1),
+                       rhs_dilation=(1, 2), dimension_numbers=NHWC)),
+    # the cotangent outgrows the input (padding wider than the kernel)
+    "full_padding": ((2, 5, 4, 1), (3, 2, 1, 2),
+                     dict(window_strides=(1, 1), padding=((2, 2), (1, 1)),
+                          rhs_dilation=(1, 2), dimension_numbers=NHWC)),
+    "scrambled_layouts": ((6, 2, 1, 5), (1, 4, 3, 2),
+                          dict(window_strides=(2, 1), padding="SAME",
+                               dimension_numbers=("HNCW", "IOHW", "WCNH"))),
+}
+
+
+@pytest.fixture
+def matmul_spy(monkeypatch):
+    """Force the special weight gradients for any size; count the matmul form's uses."""
+    calls = []
+    real = convolution._conv_transpose_rhs_im2col
+    monkeypatch.setattr(convolution, "_RHS_1D_MIN_WINDOW", 1)
+    monkeypatch.setattr(convolution, "_RHS_1D_MIN_FLOPS", 0)
+    monkeypatch.setattr(convolution, "_conv_transpose_rhs_im2col",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+@pytest.mark.parametrize("case", sorted(MATMUL_CASES))
+def test_weight_gradient_as_matmul_matches_jax(case, matmul_spy):
+    ls, rs, kw = MATMUL_CASES[case]
+    f, jf = _conv_fns(kw)
+    x, y = _randn(ls, seed=0), _randn(rs, seed=1)
+    ct = _randn(jax.eval_shape(jf, x, y).shape, seed=2)
+    got = lamina.jit(lambda x, y, ct: lamina.vjp(lambda y: f(x, y), y)[1](ct)[0])(x, y, ct)
+    want = jax.vjp(lambda y: jf(x, y), y)[1](ct)[0]
+    assert matmul_spy, "the matmul formulation was not used"
+    assert got.shape == y.shape and got.dtype == y.dtype
+    assert_array_close(got, np.asarray(want), **TOL)
+
+
+def test_weight_gradient_as_matmul_keeps_preferred_element_type(matmul_spy):
+    ls, rs, kw = MATMUL_CASES["same_3x3"]
+    x, y = _randn(ls, ml_dtypes.bfloat16, seed=0), _randn(rs, ml_dtypes.bfloat16, seed=1)
+    x, y = x.astype(np.float32), y.astype(np.float32)
+
+    def f(lax_mod):
+        return lambda y: lax_mod.conv_general_dilated(x, y, preferred_element_type=np.float32,
+                                                      **kw)
+
+    ct = _randn(jax.eval_shape(f(jlax), y).shape, seed=2)
+    got = lamina.vjp(f(lax), y)[1](ct)[0]
+    want = jax.vjp(f(jlax), y)[1](ct)[0]
+    assert matmul_spy
+    assert got.dtype == np.float32
+    assert_array_close(got, np.asarray(want), **TOL)
+
+
+def test_weight_gradient_as_matmul_second_order_and_vmap(matmul_spy):
+    ls, rs, kw = MATMUL_CASES["strided_negative_pad"]
+    f, jf = _conv_fns(kw)
+    x, y = _randn(ls, seed=0), _randn(rs, seed=1)
+    ct = _randn(jax.eval_shape(jf, x, y).shape, seed=2)
+    v = _randn(rs, seed=3)
+
+    def hvp(grad, lax_mod, f):  # d/dx <grad_y <ct, f(x, y)^2>, v>: transposes the product
+        def inner(x):
+            gy = grad(lambda y: lax_mod.dot_general(f(x, y) ** 2, ct, ((tuple(range(4)),) * 2,
+                                                                       ((), ()))))(y)
+            return lax_mod.dot_general(gy, v, ((tuple(range(4)),) * 2, ((), ())))
+        return grad(inner)(x)
+
+    assert_array_close(hvp(lamina.grad, lax, f), np.asarray(hvp(jax.grad, jlax, jf)),
+                       rtol=1e-3, atol=1e-3)
+    n = len(matmul_spy)
+    assert n
+    cts = np.stack([ct, 2 * ct + 1])
+    got = lamina.vmap(lambda ct: lamina.vjp(lambda y: f(x, y), y)[1](ct)[0])(cts)
+    want = jax.vmap(lambda ct: jax.vjp(lambda y: jf(x, y), y)[1](ct)[0])(cts)
+    assert len(matmul_spy) > n
     assert_array_close(got, np.asarray(want), **TOL)
