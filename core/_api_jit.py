@@ -7,6 +7,7 @@ import operator
 from typing import Any, Callable, Hashable, Sequence
 
 from lamina import tree_util
+from lamina._tree_registry import _registry_epoch
 from lamina.config import config
 from lamina.interpreters import axis_env, lowering
 from lamina.interpreters.partial_eval import close_over_consts, trace_to_program
@@ -71,12 +72,19 @@ class _Signature:
     def split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
               ) -> tuple[tuple[Any, ...], dict[str, Any], tuple[Any, ...]]:
         """-> (dynamic args, dynamic kwargs, hashable static part)."""
-        if not self.static_argnums and not kwargs:  # the common call: nothing to split
-            return args, kwargs, ()
-        statics = tuple((i, args[i]) for i in self.static_argnums if i < len(args))
-        statics += tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
-        dyn_args = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
-        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        static_argnums, static_argnames = self.static_argnums, self.static_argnames
+        if not static_argnums and (not kwargs or not static_argnames):
+            return args, kwargs, ()  # nothing to split (NOTE: on the dispatch path)
+        n = len(args)
+        statics = tuple([(i, args[i]) for i in static_argnums if i < n])
+        if kwargs and static_argnames:
+            statics += tuple(sorted([(k, v) for k, v in kwargs.items()
+                                     if k in static_argnames]))
+            dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static_argnames}
+        else:
+            dyn_kwargs = kwargs
+        dyn_args = (tuple([a for i, a in enumerate(args) if i not in static_argnums])
+                    if static_argnums and static_argnums[0] < n else args)
         for where, value in statics:
             try:
                 hash(value)
@@ -151,18 +159,20 @@ def _fast_signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return tuple(key)
 
 
-def _fast_key(args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
-    """The fast path's table key for `args` and the values its launcher takes: the
-    arguments themselves when they are all Arrays and Python scalars
-    (`_fast_signature`); else, for pytrees of them (a train step's params and optimizer
-    state), `(treedef, signature of the leaves)` and the leaves; else (None, args)."""
-    key = _fast_signature(args)
-    if key is not None:
-        return key, args
-    leaves, treedef = tree_util.tree_flatten(args)
-    key = _fast_signature(leaves)
-    # NOTE: a PyTreeDef first keeps these keys apart from the flat ones (avals, types).
-    return ((treedef, key) if key is not None else None), tuple(leaves)
+def _output_builder(staged: _Staged, out_avals: Sequence[AbstractArray], device: Any
+                    ) -> tuple[Callable[[list[Any]], Any], int | None]:
+    """(`build(output buffers)`: the call's result, each buffer wrapped as an Array and
+    the Arrays put into the output structure by its recipe (`PyTreeDef._builder`),
+    the registry epoch that recipe holds for, or None for a single output). Callers
+    check the epoch before running: once a registration changed it, the general path
+    builds the outputs."""
+    out_tree = staged.out_tree
+    if len(out_avals) == 1 and tree_util.treedef_is_leaf(out_tree):
+        out_aval = out_avals[0]
+        return (lambda outs: new_array(outs[0], out_aval, device)), None
+    build = out_tree._builder()
+    return (lambda outs: build([new_array(b, aval, device)
+                                for b, aval in zip(outs, out_avals)])), _registry_epoch[0]
 
 
 def _fast_launcher(exe: Any, staged: _Staged, scalars: list[tuple[int, AbstractArray]]
@@ -178,8 +188,8 @@ def _fast_launcher(exe: Any, staged: _Staged, scalars: list[tuple[int, AbstractA
     run = exe._launch
     out_avals = exe.out_avals
     out_aval = out_avals[0] if len(out_avals) == 1 else None
-    out_tree = staged.out_tree
-    single = out_aval is not None and tree_util.treedef_is_leaf(out_tree)
+    build, epoch = _output_builder(staged, out_avals, device)
+    single = epoch is None
 
     def launch_arrays(args: tuple[Any, ...]) -> Any:
         # NOTE: `launch` for the common signature: Arrays only, nothing captured.
@@ -195,10 +205,17 @@ def _fast_launcher(exe: Any, staged: _Staged, scalars: list[tuple[int, AbstractA
         outs = run(bufs)
         if single:
             return new_array(outs[0], out_aval, device)
-        return out_tree.unflatten([new_array(b, aval, device)
-                                   for b, aval in zip(outs, out_avals)])
+        return build(outs)
+
+    def launch_arrays_tree(args: tuple[Any, ...]) -> Any:
+        # NOTE: outputs in a pytree: its recipe holds for one registry epoch.
+        if _registry_epoch[0] != epoch:
+            return _MISS
+        return launch_arrays(args)
 
     def launch(args: tuple[Any, ...]) -> Any:
+        if not single and _registry_epoch[0] != epoch:
+            return _MISS
         try:
             if scalars:
                 args = list(args)
@@ -222,10 +239,65 @@ def _fast_launcher(exe: Any, staged: _Staged, scalars: list[tuple[int, AbstractA
         outs = run(bufs)
         if single:
             return new_array(outs[0], out_aval, device)
-        return out_tree.unflatten([new_array(b, aval, device)
-                                   for b, aval in zip(outs, out_avals)])
+        return build(outs)
 
-    return launch if scalars or const_arrays else launch_arrays
+    if scalars or const_arrays:
+        return launch
+    return launch_arrays if single else launch_arrays_tree
+
+
+def _tree_launcher(exe: Any, staged: _Staged, leaves: Sequence[Any],
+                   signature: tuple[Any, ...]) -> Callable[[list[Any]], Any]:
+    """`launch(leaves)`: `_fast_launcher` for arguments given as the leaves of a pytree
+    (a train step's params and optimizer state), found by their structure alone
+    (`PyTreeDef._matcher`), so it checks the leaves' signature itself: each Array
+    leaf's aval (by identity first: an earlier call's outputs fed back carry the very
+    objects it saw last time) and each Python scalar's type. Returns _MISS where the
+    signature differs or the general path is needed."""
+    device = exe.device
+    const_arrays = tuple(staged.consts)
+    run = exe._launch
+    build, _ = _output_builder(staged, exe.out_avals, device)
+    epoch = _registry_epoch[0]  # NOTE: the arguments' matcher depends on it too
+    expected = list(signature)  # NOTE: updated to the latest equal avals seen
+    # Python scalar leaves: (position, type, aval of its 0-d Array)
+    scalars = [(i, type(x), shaped_abstractify(x)) for i, x in enumerate(leaves)
+               if type(x) is not Array]
+    for i, _, aval in scalars:
+        expected[i] = aval
+
+    def launch(leaves: list[Any]) -> Any:
+        if _registry_epoch[0] != epoch:
+            return _MISS
+        bufs = []
+        for a in const_arrays:
+            buf = a._buf
+            if buf is None or buf.is_deleted():
+                return _MISS
+            bufs.append(buf)
+        try:
+            for i, t, aval in scalars:
+                x = leaves[i]
+                if type(x) is not t:
+                    return _MISS
+                leaves[i] = scalar_to_device(x, aval.dtype, aval.weak_type)
+            stale = False
+            for a, aval in zip(leaves, expected):
+                if a.aval is not aval:
+                    if a.aval != aval:
+                        return _MISS
+                    stale = True
+                buf = a._buf
+                if a._device is not device or buf is None or buf.is_deleted():
+                    return _MISS
+                bufs.append(buf)
+        except Exception:  # e.g. an escaped tracer, or a scalar out of its dtype's range
+            return _MISS  # the general path handles (or rejects) the arguments
+        if stale:
+            expected[:] = [a.aval for a in leaves]
+        return build(run(bufs))
+
+    return launch
 
 
 class JitWrapped:
@@ -249,8 +321,16 @@ class JitWrapped:
         # The dispatch fast path, per value of enable_x64: the positional arguments'
         # signature (`_fast_signature`) -> launcher (`_fast_launcher`).
         self._fast: tuple[dict[tuple[Any, ...], Any], ...] = ({}, {})
+        # ... and for pytree arguments, per value of enable_x64: (argument treedef,
+        # leaves' signature) -> (its matcher, `_tree_launcher`); `_recent` holds the
+        # entry that served last, tried first by structure alone (no key to build).
+        self._fast_trees: tuple[dict[tuple[Any, ...], Any], ...] = ({}, {})
+        self._recent: list[Any] = [None] * 4
         self._fast_ok = (not self._sig.static_argnums and in_shardings is None
                          and out_shardings is None)
+        # ... the fast path for calls with keyword or static arguments: keyed on
+        # `_Signature.split` (`_call_split`), in `_fast_trees` too, and `_recent[x64 + 2]`
+        self._split_ok = in_shardings is None and out_shardings is None
         self._name = getattr(fun, "__name__", type(fun).__name__)
         # NOTE (issue 5): updated=(), or fun.__dict__ (a PmapWrapped's or JitWrapped's
         # own state) would overwrite this wrapper's: jit(pmap(f)) ran f unmapped.
@@ -351,11 +431,17 @@ class JitWrapped:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # NOTE: debug_nans skips the fast path (its one cost when off: the dict lookup).
-        if not kwargs and _get_trace() is None and not _flags["debug_nans"]:
+        if (kwargs or not self._fast_ok) and self._split_ok:
+            # keyword or static arguments: the fast path keyed on the split call
+            if _get_trace() is None and not _flags["debug_nans"] and not _get_frames():
+                out = self._call_split(args, kwargs, 1 if _flags["enable_x64"] else 0)
+                if out is not _MISS:
+                    return out
+        elif self._fast_ok and not kwargs and _get_trace() is None and not _flags["debug_nans"]:
             # NOTE: the dispatch fast path: the arguments' signature (`_fast_signature`)
             # finds a launcher made by an earlier call of that signature; it returns
             # _MISS where an argument needs the general path's handling (or error).
-            table = self._fast[1 if _flags["enable_x64"] else 0]
+            x64 = 1 if _flags["enable_x64"] else 0
             try:
                 # NOTE: spelled out for few arguments: building the tuple through an
                 # iterator costs several times as much.
@@ -368,17 +454,90 @@ class JitWrapped:
                     key = (args[0].aval, args[1].aval, args[2].aval)
                 else:
                     key = tuple(map(_get_aval, args))
-                launch, values = table.get(key), args
             except (AttributeError, TypeError):
-                key, values = _fast_key(args)
-                launch = table.get(key) if key is not None else None
-            if launch is not None and not _get_frames():
-                out = launch(values)
-                if out is not _MISS:
-                    return out
+                if not _get_frames():
+                    out = self._call_tree(args, x64)
+                    if out is not _MISS:
+                        return out
+            else:
+                launch = self._fast[x64].get(key)
+                if launch is not None and not _get_frames():
+                    out = launch(args)
+                    if out is not _MISS:
+                        return out
         if _flags["debug_nans"]:
             return self._call_debug_nans(args, kwargs)
         return self._call(args, kwargs)
+
+    def _call_tree(self, args: tuple[Any, ...], x64: int) -> Any:
+        """The fast path for arguments that are not all Arrays: Arrays and Python
+        scalars (`self._fast`, by `_fast_signature`), or pytrees of them. For pytrees
+        the structure that served the last such call is tried first (matched in place,
+        `PyTreeDef._matcher`: no flatten, no key to hash); else `self._fast_trees` by
+        (treedef, signature of the leaves). _MISS: the general path is needed."""
+        recent = self._recent[x64]
+        if recent is not None:
+            match, launch = recent
+            leaves: list[Any] = []
+            try:
+                hit = match(args, leaves)
+            except Exception:  # a custom node's flatten or aux comparison failed
+                hit = False
+            if hit:
+                out = launch(leaves)
+                if out is not _MISS:
+                    return out
+        signature = _fast_signature(args)
+        if signature is not None:  # Arrays and Python scalars
+            launch = self._fast[x64].get(signature)
+            return _MISS if launch is None else launch(args)
+        leaves, treedef = tree_util.tree_flatten(args)
+        signature = _fast_signature(leaves)
+        if signature is None:
+            return _MISS
+        # NOTE: a PyTreeDef first keeps these keys apart from the flat ones.
+        entry = self._fast_trees[x64].get((treedef, signature))
+        if entry is None:
+            return _MISS
+        out = entry[1](leaves)
+        if out is not _MISS:
+            self._recent[x64] = entry
+        return out
+
+    def _call_split(self, args: tuple[Any, ...], kwargs: dict[str, Any], x64: int) -> Any:
+        """The fast path for calls with keyword or static arguments: `_call_tree` for
+        the dynamic arguments `(args, kwargs)` (as `_stage` flattens them), with the
+        static values (hashed and compared, as jax does) in the key. _MISS: the general
+        path is needed."""
+        try:
+            dyn_args, dyn_kwargs, statics = self._sig.split(args, kwargs)
+        except Exception:
+            return _MISS  # e.g. an unhashable static argument: the general path's error
+        tree = (dyn_args, dyn_kwargs)
+        recent = self._recent[x64 + 2]
+        if recent is not None:
+            match, launch, recent_statics = recent
+            leaves: list[Any] = []
+            try:
+                hit = recent_statics == statics and match(tree, leaves)
+            except Exception:
+                hit = False
+            if hit:
+                out = launch(leaves)
+                if out is not _MISS:
+                    return out
+        leaves, treedef = tree_util.tree_flatten(tree)
+        signature = _fast_signature(leaves)
+        if signature is None:
+            return _MISS
+        # NOTE: three entries: apart from `_call_tree`'s keys of positional calls.
+        entry = self._fast_trees[x64].get((treedef, signature, statics))
+        if entry is None:
+            return _MISS
+        out = entry[1](leaves)
+        if out is not _MISS:
+            self._recent[x64 + 2] = entry
+        return out
 
     def _call_debug_nans(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """`self(*args, **kwargs)` under debug_nans: a NaN in the outputs of a compiled
@@ -418,9 +577,11 @@ class JitWrapped:
             # NOTE: no donation under debug_nans: a re-run needs the arguments.
             outs = jit_impl(*arrays, program=staged.program, name=self._name,
                             donated=(False,) * len(arrays) if debug_nans else staged.donated)
-            if (self._fast_ok and not kwargs and trace is None and not _get_frames()
-                    and not debug_nans):
-                self._add_fast_launcher(args, staged, arrays)
+            if trace is None and not _get_frames() and not debug_nans:
+                if self._fast_ok and not kwargs:
+                    self._add_fast_launcher(args, staged, arrays)
+                elif self._split_ok:
+                    self._add_split_launcher(args, kwargs, staged, arrays)
         else:  # donation applies to the outermost, eager call only
             outs = jit_p.bind(*staged.consts, *leaves, program=staged.program,
                               name=self._name, donated=(False,) * len(staged.donated))
@@ -429,20 +590,52 @@ class JitWrapped:
     def _add_fast_launcher(self, args: tuple[Any, ...], staged: _Staged,
                            arrays: list[Array]) -> None:
         """After a general eager call `self(*args)`: when its arguments are all Arrays
-        and Python scalars, record a launcher for the next calls of that signature."""
-        key, leaves = _fast_key(args)
-        table = self._fast[1 if _flags["enable_x64"] else 0]
-        if key is None or len(table) >= _FAST_CACHE_SIZE:
+        and Python scalars, or pytrees of them, record a launcher for the next calls of
+        that signature."""
+        x64 = 1 if _flags["enable_x64"] else 0
+        signature = _fast_signature(args)
+        if signature is not None:
+            table, key, leaves = self._fast[x64], signature, list(args)
+        else:
+            leaves, treedef = tree_util.tree_flatten(args)
+            signature = _fast_signature(leaves)
+            table, key = self._fast_trees[x64], (treedef, signature)
+        if signature is None or (key not in table and len(table) >= _FAST_CACHE_SIZE):
             return
-        if any(type(c) is not Array for c in staged.consts):
-            return  # host constants are transferred per call by the general path
-        device = arrays[0]._device if arrays else default_device()
-        exe = _jit_executables.get((staged.program, tuple(a.aval for a in arrays),
-                                    staged.donated, device.id))
-        if exe is not None:
+        exe = self._executable(staged, arrays)
+        if exe is None:
+            return
+        if table is self._fast[x64]:
             scalars = [(i, shaped_abstractify(a)) for i, a in enumerate(leaves)
                        if type(a) is not Array]
             table[key] = _fast_launcher(exe, staged, scalars)
+        else:
+            table[key] = self._recent[x64] = (
+                treedef._matcher(), _tree_launcher(exe, staged, leaves, signature))
+
+    def _add_split_launcher(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+                            staged: _Staged, arrays: list[Array]) -> None:
+        """`_add_fast_launcher` for a call with keyword or static arguments."""
+        x64 = 1 if _flags["enable_x64"] else 0
+        dyn_args, dyn_kwargs, statics = self._sig.split(args, kwargs)
+        leaves, treedef = tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        signature = _fast_signature(leaves)
+        table, key = self._fast_trees[x64], (treedef, signature, statics)
+        if signature is None or (key not in table and len(table) >= _FAST_CACHE_SIZE):
+            return
+        exe = self._executable(staged, arrays)
+        if exe is not None:
+            launch = _tree_launcher(exe, staged, leaves, signature)
+            table[key] = self._recent[x64 + 2] = (treedef._matcher(), launch, statics)
+
+    def _executable(self, staged: _Staged, arrays: list[Array]) -> Any:
+        """The executable the general path just ran for `arrays`, or None (host
+        constants, which the general path transfers per call)."""
+        if any(type(c) is not Array for c in staged.consts):
+            return None
+        device = arrays[0]._device if arrays else default_device()
+        return _jit_executables.get((staged.program, tuple(a.aval for a in arrays),
+                                     staged.donated, device.id))
 
     def lower(self, *args: Any, **kwargs: Any) -> "Lowered":
         staged, _ = self._stage(args, kwargs)
@@ -460,8 +653,9 @@ class JitWrapped:
 
     def clear_cache(self) -> None:
         self._cache.clear()
-        for table in self._fast:
+        for table in (*self._fast, *self._fast_trees):
             table.clear()
+        self._recent[:] = [None] * 4
 
     def __repr__(self) -> str:
         return f"<lamina.jit of {self._fun!r}>"

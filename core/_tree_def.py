@@ -1,7 +1,8 @@
 """`PyTreeDef` and the recursive traversals behind `lamina.tree_util` (private; import
 the public names from `lamina.tree_util`): flatten, flatten with a leaf predicate or
-with key paths, unflatten, flatten-up-to (with its mismatch messages), and the treedef
-node helpers (counts, hashing, repr, composition).
+with key paths, unflatten, flatten-up-to (with its mismatch messages), the treedef
+node helpers (counts, hashing, repr, composition), and the per-treedef recipes that
+`jit`'s dispatch path reuses on every call (`PyTreeDef._matcher` / `_builder`).
 
 Representation: a treedef node is the plain tuple `(node_type, aux_data, children)`,
 with the `_LEAF` marker standing for a leaf (see `lamina.tree_util`). Separate from the
@@ -12,12 +13,13 @@ registry (`_tree_registry`), which it only looks node types up in, and from the 
 from __future__ import annotations
 
 import collections
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias
 
 from lamina._tree_registry import (
     KeyEntry, KeyPath, keystr, _registry, _leaf_types, _note_leaf_type, _is_namedtuple_type,
-    _node_type, _sorted_keys,
+    _node_type, _sorted_keys, _registry_epoch,
 )
 
 PyTree: TypeAlias = Any
@@ -294,6 +296,129 @@ def _from_iterable(node: _Node, xs: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------
+# Recipes: one treedef's flatten and unflatten, specialised once and reused per call
+# (`jit`'s dispatch path sees the same argument and output structures on every call).
+# Each node becomes one closure; a node whose children are all leaves moves them with
+# one slice or `extend` instead of a call per leaf.
+
+
+def _match_leaf(x: Any, out: list[Any]) -> bool:
+    out.append(x)
+    return True
+
+
+def _match_none(x: Any, out: list[Any]) -> bool:
+    return x is None
+
+
+def _match_children(xs: Any, subs: tuple[Any, ...], out: list[Any]) -> bool:
+    for c, m in zip(xs, subs):
+        if m is None:
+            out.append(c)
+        elif not m(c, out):
+            return False
+    return True
+
+
+def _values_getter(keys: tuple[Any, ...]) -> Callable[[dict[Any, Any]], Any]:
+    """`d -> the values of `keys` in `d`, in order` (KeyError if one is missing)."""
+    if len(keys) >= 2:
+        return operator.itemgetter(*keys)
+    if keys:
+        key = keys[0]
+        return lambda d: (d[key],)
+    return lambda d: ()
+
+
+def _make_matcher(node: _Node) -> Callable[[Any, list[Any]], bool]:
+    if node is _LEAF:
+        return _match_leaf
+    t, aux, children = node
+    if t is _NoneType:
+        return _match_none
+    n = len(children)
+    subs = tuple([None if c is _LEAF else _make_matcher(c) for c in children])
+    flat = all(m is None for m in subs)
+    if t is dict:
+        values = _values_getter(aux)
+
+        def match_dict(x: Any, out: list[Any]) -> bool:
+            # NOTE: as many keys, each of them found: the same key set, so the same
+            # sorted keys as flatten's, without sorting.
+            if type(x) is not dict or len(x) != n:
+                return False
+            try:
+                xs = values(x)
+            except KeyError:
+                return False
+            if flat:
+                out += xs
+                return True
+            return _match_children(xs, subs, out)
+
+        return match_dict
+    if t is tuple or t is list or (t not in _registry and _is_namedtuple_type(t)):
+
+        def match_sequence(x: Any, out: list[Any]) -> bool:
+            if type(x) is not t or len(x) != n:
+                return False
+            if flat:
+                out += x
+                return True
+            return _match_children(x, subs, out)
+
+        return match_sequence
+    flatten = _registry[t].flatten
+
+    def match_node(x: Any, out: list[Any]) -> bool:
+        if type(x) is not t:
+            return False
+        xs, x_aux = flatten(x)
+        # NOTE: `is`, then `==`: how the treedefs' tuple comparison compares aux data.
+        if x_aux is not aux and not x_aux == aux:
+            return False
+        xs = tuple(xs)
+        if len(xs) != n:
+            return False
+        return _match_children(xs, subs, out)
+
+    return match_node
+
+
+def _make_builder(node: _Node, start: int) -> tuple[Callable[[list[Any]], Any], int]:
+    """(`leaves -> the subtree of `node``, the index after its last leaf) for a node
+    whose first leaf is `leaves[start]`."""
+    if node is _LEAF:
+        return operator.itemgetter(start), start + 1
+    t, aux, children = node
+    if t is _NoneType:
+        return (lambda leaves: None), start
+    parts, end = [], start
+    for c in children:
+        part, end = _make_builder(c, end)
+        parts.append(part)
+    flat = all(c is _LEAF for c in children)
+    if t is list:
+        if flat:
+            return (lambda leaves: leaves[start:end]), end
+        return (lambda leaves: [part(leaves) for part in parts]), end
+    if t is tuple:
+        if flat:
+            return (lambda leaves: tuple(leaves[start:end])), end
+        return (lambda leaves: tuple([part(leaves) for part in parts])), end
+    if t is dict:
+        if flat:
+            return (lambda leaves: dict(zip(aux, leaves[start:end]))), end
+        return (lambda leaves: dict(zip(aux, [part(leaves) for part in parts]))), end
+    handler = _node_type(t)
+    assert handler is not None, t
+    unflatten = handler.unflatten
+    if flat:
+        return (lambda leaves: unflatten(aux, tuple(leaves[start:end]))), end
+    return (lambda leaves: unflatten(aux, tuple([part(leaves) for part in parts]))), end
+
+
+# --------------------------------------------------------------------------------------
 # PyTreeDef
 
 
@@ -311,13 +436,15 @@ class PyTreeDef:
     (3, {'a': 4, 'b': (5, 6)})
     """
 
-    __slots__ = ("_hash", "_num_leaves", "_num_nodes", "_root")
+    __slots__ = ("_hash", "_num_leaves", "_num_nodes", "_root", "_recipes")
 
     def __init__(self, root: _Node, num_leaves: int | None = None) -> None:
         self._root = root
         self._num_leaves = num_leaves
         self._num_nodes: int | None = None
         self._hash: int | None = None
+        # (registry epoch, matcher, builder), made on first use (`_matcher`/`_builder`)
+        self._recipes: tuple[int, Any, Any] | None = None
 
     def _counts(self) -> None:
         self._num_leaves, self._num_nodes = _count(self._root)
@@ -368,6 +495,31 @@ class PyTreeDef:
         if self._root is _LEAF:
             return leaves[0]
         return _unflatten(self._root, iter(leaves))
+
+    def _recipe(self) -> tuple[int, Any, Any]:
+        recipes = self._recipes
+        if recipes is None or recipes[0] != _registry_epoch[0]:
+            builder, _ = _make_builder(self._root, 0)
+            recipes = self._recipes = (_registry_epoch[0], _make_matcher(self._root), builder)
+        return recipes
+
+    def _matcher(self) -> Callable[[Any, list[Any]], bool]:
+        """`match(tree, out)`: whether `tree` has this structure, taking every leaf
+        position as a leaf; if it does, its leaves (in flatten order) are appended to
+        `out` (on False, `out` holds an unspecified part of them). Built once per
+        treedef and registry epoch: for structures that recur (`jit` arguments).
+
+        The values at leaf positions are not checked to be leaves; where they are (a
+        caller that accepts only arrays and scalars there), `match` is True exactly when
+        `tree_structure(tree) == self`. Errors of custom flatten functions or of aux
+        data comparisons propagate.
+        """
+        return self._recipe()[1]
+
+    def _builder(self) -> Callable[[list[Any]], Any]:
+        """`build(leaves)`: `self.unflatten(leaves)` for a list of exactly
+        `num_leaves` leaves (unchecked), built once per treedef and registry epoch."""
+        return self._recipe()[2]
 
     def flatten_up_to(self, tree: PyTree) -> list[Any]:
         """Flattens `tree` only as deep as this structure; see `flatten_up_to`."""

@@ -133,6 +133,11 @@ _namedtuple_node_types: dict[type, _NodeType] = {}
 _leaf_types: set[type] = set()
 _LEAF_TYPES_CAP = 1024
 
+# Bumped by every registration: what was decided about a type before (node or leaf, and
+# how to take it apart) may have changed. Caches built from treedefs (`PyTreeDef`'s
+# flatten/unflatten recipes, `jit`'s dispatch tables) hold the epoch they were built in.
+_registry_epoch = [0]
+
 
 def _note_leaf_type(t: type) -> None:
     if len(_leaf_types) >= _LEAF_TYPES_CAP:
@@ -170,6 +175,7 @@ def _register(nodetype: type, handler: _NodeType) -> None:
         )
     _registry[nodetype] = handler
     _leaf_types.discard(nodetype)
+    _registry_epoch[0] += 1
 
 
 def _index_keys(flatten: Callable[[Any], tuple[Iterable[Any], Any]]):
