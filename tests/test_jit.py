@@ -396,3 +396,20 @@ def test_fast_path_with_arrays_on_another_device():
                          capture_output=True, text=True, timeout=120,
                          env={**os.environ, "LAMINA_NUM_CPU_DEVICES": "2"})
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_captured_scalar_arrays_are_inlined_not_inputs():
+    # jax writes a captured 0-d constant into the program; lamina did too for Python and
+    # numpy scalars but passed `lnp.array(1, dtype)` (as optimizers build) as an input.
+    one, cap = lnp.array(1, lnp.int32), lnp.array(7.0)
+
+    def f(x):
+        return x + one, x * cap
+
+    text = lamina.jit(f).lower(lnp.arange(3)).as_text()
+    main = next(line for line in text.splitlines() if "func.func public @main" in line)
+    assert main.count("tensor<") == 1 + 2  # one input, two results
+    out = lamina.jit(f)(lnp.arange(3))
+    np.testing.assert_array_equal(out[0], [1, 2, 3])
+    np.testing.assert_array_equal(out[1], [0.0, 7.0, 14.0])
+    assert out[1].dtype == np.float32

@@ -387,7 +387,15 @@ def device_put_host(value: Any, device: Device | None = None, *, dtype: Any = No
         host = host.astype(dtype)
     aval = AbstractArray(host.shape, dtype, weak_type)
     buf = _jaxlib.device_put(host, aval, device)
-    return Array._from_buffer(buf, aval, device)
+    array = Array._from_buffer(buf, aval, device)
+    if host.ndim == 0:
+        # NOTE: a 0-d Array keeps its host value, so a trace that captures it (say
+        # `lnp.array(1, dtype)` inside a jitted optimizer step) writes it inline as a
+        # constant instead of passing it as one more input at every call, as jax does.
+        host = host.copy()
+        host.setflags(write=False)
+        array._npy = host
+    return array
 
 
 def _python_scalar_as(value: Any, dtype: Any) -> np.ndarray:
