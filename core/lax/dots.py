@@ -316,7 +316,8 @@ lowering.register_lowering(dot_general_p, _dot_general_lower)
 
 # dot_general: transformation rules. It is bilinear, so its JVP is the product rule
 # and each operand's transpose is another dot_general of the cotangent with the other
-# operand, permuted back to the operand's layout.
+# operand, permuted back to the operand's layout (an outer product is instead taken in
+# the operand order that gives that layout).
 
 
 def _ranges_like(*lists: Sequence[int]) -> list[list[int]]:
@@ -337,7 +338,7 @@ def _dot_general_transpose_lhs(ct: Any, lhs: Any, rhs: Any, *,
                                precision: CanonicalPrecision,
                                preferred_element_type: np.dtype | None,
                                swap_ans: bool = False) -> Any:
-    from lamina.lax import elementwise, structural  # NOTE: lazy: sibling families
+    from lamina.lax import structural  # NOTE: lazy: sibling family
     (lc, rc), (lb, rb) = dimension_numbers
     x_aval = lhs.aval
     y_ndim = aval_of(rhs).ndim
@@ -352,12 +353,42 @@ def _dot_general_transpose_lhs(ct: Any, lhs: Any, rhs: Any, *,
         ct_batch, _, ct_y = _ranges_like(lb, x_free, y_free)
     # ct . rhs contracting the rhs-free dims gives (batch, lhs free, rhs contracting);
     # the rhs contracting dims come out in rhs order, i.e. lhs contracting sorted by rc.
-    dims = ((tuple(ct_y), tuple(y_free)), (tuple(ct_batch), tuple(rb)))
+    # rhs . ct gives (batch, rhs contracting, lhs free) instead.
     x_contract_by_y = [lc[i] for i in np.argsort(rc)]
-    perm = tuple(int(i) for i in np.argsort([*lb, *x_free, *x_contract_by_y]))
+    perm = _inverse_perm([*lb, *x_free, *x_contract_by_y])
+    swapped_perm = _inverse_perm([*lb, *x_contract_by_y, *x_free])
+    y_shape = aval_of(rhs).shape
+    outer = all(y_shape[d] == 1 for d in y_free)  # nothing summed: a broadcast product
+    if outer and not _is_identity(perm) and _is_identity(swapped_perm):
+        # NOTE: an outer product (the weight cotangent of a per-example `x[None] @ w`)
+        # is elementwise, so the order that needs no transpose moves no data. In jax's
+        # order (ct first) XLA:CPU computes the product and then copies it into the
+        # transposed layout when it is batched (vmap of grad), writing the weight-sized
+        # result twice. Real contractions keep jax's order: XLA folds the transpose
+        # into the dot there, and the other order made it transpose (and recompute)
+        # the activations instead, slower in the transformer step.
+        dims = ((tuple(y_free), tuple(ct_y)), (tuple(rb), tuple(ct_batch)))
+        flipped = None if precision is None else (precision[1], precision[0])
+        return _fit_dtype(dot_general(rhs, ct, dims, precision=flipped,
+                                      preferred_element_type=preferred_element_type), x_aval)
+    dims = ((tuple(ct_y), tuple(y_free)), (tuple(ct_batch), tuple(rb)))
     x_bar = dot_general(ct, rhs, dims, precision=precision,
                         preferred_element_type=preferred_element_type)
-    x_bar = structural.transpose(x_bar, perm)
+    if not _is_identity(perm):
+        x_bar = structural.transpose(x_bar, perm)
+    return _fit_dtype(x_bar, x_aval)
+
+
+def _inverse_perm(dims: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argsort(dims))
+
+
+def _is_identity(perm: Sequence[int]) -> bool:
+    return all(i == p for i, p in enumerate(perm))
+
+
+def _fit_dtype(x_bar: Any, x_aval: AbstractArray) -> Any:
+    from lamina.lax import elementwise  # NOTE: lazy: sibling family
     # NOTE: mixed-dtype operands and preferred_element_type make the product wider
     # than this operand; its cotangent must come back in the operand's own dtype.
     if aval_of(x_bar).dtype != x_aval.dtype:
