@@ -4,7 +4,9 @@ The primitive lowers to one `stablehlo.convolution`; the wrappers (`conv`,
 `conv_with_general_padding`, `conv_transpose`) only canonicalise arguments and bind it.
 The block ends with the JVP (product rule: the op is bilinear), transpose and
 batching rules; `conv_transpose` is a wrapper and needs none of its own. Precision
-handling is shared with `dot_general` (lamina.lax.dots).
+handling is shared with `dot_general` (lamina.lax.dots). Formulations chosen for
+XLA:CPU's speed live apart: the elementwise-taps forward in `lamina.lax._conv_taps`,
+the 1-D and matmul weight gradients in `lamina.lax._conv_weight_grad`.
 """
 from __future__ import annotations
 
@@ -383,93 +385,12 @@ def _emit_convolution(ctx: lowering.RuleContext, lhs: lowering.Value, rhs: lower
     })
 
 
-# NOTE: a convolution with one input feature (a first layer on grey images) is a sum of
-# K1*K2 shifted copies of the input, each scaled by one kernel tap per output feature.
-# XLA:CPU's convolution libraries run it as a matrix product with a K1*K2-long
-# contraction, too short to amortise; as elementwise ops it is one loop fusion, which
-# also takes in the bias and activation that follow (measured, CPU time: 3x3 taps
-# 1.7-6.7x faster for 8-64 output features, MNIST CNN 64x28x28x1 -> 32 0.34 vs 0.67 ms,
-# and its train step 2-4 ms less; but 5x5 taps 1.3x slower). Only float32/64, where the
-# elementwise products and sums round like the library's (bfloat16 would round every
-# partial sum).
-_TAPS_MAX = 9
-
-
-def _conv_as_taps(lhs: AbstractArray, rhs: AbstractArray, out: AbstractArray,
-                  params: dict[str, Any]) -> bool:
-    """Whether the convolution lowers to `_emit_taps` (see the NOTE above)."""
-    lhs_spec, rhs_spec, _ = params["dimension_numbers"]
-    return (lhs.ndim > 2 and lhs.dtype in (np.float32, np.float64) and out.dtype == lhs.dtype
-            and lhs.shape[lhs_spec[1]] == 1 and params["feature_group_count"] == 1
-            and params["batch_group_count"] == 1 and 0 not in lhs.shape
-            and 0 not in rhs.shape and 0 not in out.shape
-            and int(np.prod([rhs.shape[d] for d in rhs_spec[2:]])) <= _TAPS_MAX)
-
-
-def _emit_taps(ctx: lowering.RuleContext, lhs: lowering.Value, rhs: lowering.Value,
-               lhs_aval: AbstractArray, rhs_aval: AbstractArray, out: AbstractArray,
-               params: dict[str, Any]) -> lowering.Value:
-    """`out[n, o, y] = sum_k x[n, 0, y * s + k * r] * w[o, 0, k]` (x padded and dilated)
-    as one strided slice of x and one kernel column per tap, broadcast to the output."""
-    lhs_spec, rhs_spec, out_spec = params["dimension_numbers"]
-    nspatial = lhs_aval.ndim - 2
-    strides, rd = params["window_strides"], params["rhs_dilation"]
-    ksize = [rhs_aval.shape[d] for d in rhs_spec[2:]]
-    ysize = [out.shape[d] for d in out_spec[2:]]
-    lo, hi, interior = [0] * lhs_aval.ndim, [0] * lhs_aval.ndim, [0] * lhs_aval.ndim
-    padded = list(lhs_aval.shape)
-    for i, d in enumerate(lhs_spec[2:]):
-        lo[d], hi[d] = params["padding"][i]
-        interior[d] = params["lhs_dilation"][i] - 1
-        padded[d] = _dilate_dim(lhs_aval.shape[d], params["lhs_dilation"][i]) + lo[d] + hi[d]
-    zero = ctx.constant(0, AbstractArray((), lhs_aval.dtype))
-    x = ctx.op("stablehlo.pad", [lhs, zero], lhs_aval.update(shape=padded, weak_type=False), {
-        "edge_padding_low": lowering.i64_array(lo),
-        "edge_padding_high": lowering.i64_array(hi),
-        "interior_padding": lowering.i64_array(interior)})
-    # Operand dimension j of a slice goes to output dimension dims[j]; the size-1 ones
-    # (x's feature, the kernel's input feature and spatial taps) broadcast.
-    x_dims = [0] * lhs_aval.ndim
-    x_dims[lhs_spec[0]], x_dims[lhs_spec[1]] = out_spec[0], out_spec[1]
-    w_dims = [0] * rhs_aval.ndim
-    w_dims[rhs_spec[0]], w_dims[rhs_spec[1]] = out_spec[1], out_spec[0]
-    for i in range(nspatial):
-        x_dims[lhs_spec[2 + i]] = w_dims[rhs_spec[2 + i]] = out_spec[2 + i]
-    total = None
-    for tap in np.ndindex(*ksize):
-        start, limit, step = [0] * lhs_aval.ndim, list(padded), [1] * lhs_aval.ndim
-        shape = list(padded)
-        for i, d in enumerate(lhs_spec[2:]):
-            start[d] = tap[i] * rd[i]
-            limit[d] = start[d] + (ysize[i] - 1) * strides[i] + 1
-            step[d], shape[d] = strides[i], ysize[i]
-        xs = ctx.op("stablehlo.slice", [x], lhs_aval.update(shape=shape, weak_type=False), {
-            "start_indices": lowering.i64_array(start),
-            "limit_indices": lowering.i64_array(limit), "strides": lowering.i64_array(step)})
-        wstart = [0] * rhs_aval.ndim
-        for i, d in enumerate(rhs_spec[2:]):
-            wstart[d] = tap[i]
-        wshape = [1] * rhs_aval.ndim
-        wshape[rhs_spec[0]] = rhs_aval.shape[rhs_spec[0]]
-        ws = ctx.op("stablehlo.slice", [rhs], rhs_aval.update(shape=wshape, weak_type=False), {
-            "start_indices": lowering.i64_array(wstart),
-            "limit_indices": lowering.i64_array([a + b for a, b in zip(wstart, wshape)]),
-            "strides": lowering.i64_array([1] * rhs_aval.ndim)})
-        term = ctx.op("stablehlo.multiply", [
-            ctx.op("stablehlo.broadcast_in_dim", [xs], out,
-                   {"broadcast_dimensions": lowering.i64_array(x_dims)}),
-            ctx.op("stablehlo.broadcast_in_dim", [ws], out,
-                   {"broadcast_dimensions": lowering.i64_array(w_dims)})], out)
-        total = term if total is None else ctx.op("stablehlo.add", [total, term], out)
-    return total
-
-
 def _conv_general_dilated_lower(ctx: lowering.RuleContext, lhs: lowering.Value,
                                 rhs: lowering.Value, **params: Any) -> lowering.Value:
     lhs_aval, rhs_aval = ctx.avals_in
     out = ctx.aval_out.strip_weak_type()
-    if _conv_as_taps(lhs_aval, rhs_aval, out, params):
-        return _emit_taps(ctx, lhs, rhs, lhs_aval, rhs_aval, out, params)
+    if _conv_taps._conv_as_taps(lhs_aval, rhs_aval, out, params):
+        return _conv_taps._emit_taps(ctx, lhs, rhs, lhs_aval, rhs_aval, out, params)
     if not dtypes.is_complex(lhs_aval.dtype):
         return _emit_convolution(ctx, lhs, rhs, out, params)
     # NOTE: XLA's GPU backend has no complex convolution and its CPU one is a slow loop,
@@ -617,9 +538,9 @@ def _conv_transpose_rhs(ct: Any, lhs: Any, rhs: Any, *, window_strides: tuple[in
     lhs_spec, rhs_spec, out_spec = dimension_numbers
     lhs_shape = aval_of(lhs).shape
     ct, lhs = _conv_operand_dtype_ct(ct, lhs)
-    if _rhs_transpose_as_1d(aval_of(lhs), aval_of(ct), rhs_aval, window_strides, padding,
-                            lhs_dilation, rhs_dilation, dimension_numbers,
-                            feature_group_count, batch_group_count):
+    if _conv_weight_grad._rhs_transpose_as_1d(
+            aval_of(lhs), aval_of(ct), rhs_aval, window_strides, padding, lhs_dilation,
+            rhs_dilation, dimension_numbers, feature_group_count, batch_group_count):
         from lamina.lax import structural  # NOTE: lazy: structural is a sibling family
         groups = feature_group_count
         if groups == 1 and lhs_shape[lhs_spec[1]] == 1:
@@ -628,16 +549,17 @@ def _conv_transpose_rhs(ct: Any, lhs: Any, rhs: Any, *, window_strides: tuple[in
             # 1-D form copies the whole cotangent (O times the input) into its kernel
             # layout. 2x faster for the MNIST CNN's first layer (28x28x1 -> 32); with
             # 4-16 input features the 1-D form wins (1.2-4x, measured).
-            out = _conv_transpose_rhs_im2col(ct, lhs, rhs_aval, window_strides, padding,
-                                             lhs_dilation, rhs_dilation, dimension_numbers,
-                                             precision)
+            out = _conv_weight_grad._conv_transpose_rhs_im2col(
+                ct, lhs, rhs_aval, window_strides, padding, lhs_dilation, rhs_dilation,
+                dimension_numbers, precision)
             return _to_operand_dtype(out, rhs_aval)
         # NOTE: XLA runs the 2-D form's batch groups by masking every group's full
         # product (40-300x slower for 4-32 groups, measured); one 1-D convolution per
         # group instead.
         cin, cout = lhs_shape[lhs_spec[1]] // groups, aval_of(ct).shape[out_spec[1]] // groups
-        parts = [_conv_transpose_rhs_1d(
-            _group_slice(ct, out_spec[1], j, cout), _group_slice(lhs, lhs_spec[1], j, cin),
+        parts = [_conv_weight_grad._conv_transpose_rhs_1d(
+            _conv_weight_grad._group_slice(ct, out_spec[1], j, cout),
+            _conv_weight_grad._group_slice(lhs, lhs_spec[1], j, cin),
             rhs_aval, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
             precision) for j in range(groups)]
         out = parts[0] if groups == 1 else structural.concatenate(parts, rhs_spec[0])
@@ -657,194 +579,6 @@ def _conv_transpose_rhs(ct: Any, lhs: Any, rhs: Any, *, window_strides: tuple[in
         feature_group_count=batch_group_count, batch_group_count=feature_group_count,
         precision=precision)
     return _to_operand_dtype(out, rhs_aval)
-
-
-# NOTE: XLA:CPU (jaxlib 0.10) hands every 2-D NHWC convolution with more than 16 features
-# to YNNPACK, including the weight gradient above, whose "kernel" is the whole output
-# image (14x14 or 28x28 in an MNIST CNN) and whose output is the small kernel (3x3).
-# YNNPACK runs that shape 3.5-4x slower than the forward convolution of the same FLOPs.
-# It takes only 2-D convolutions, while XLA's Eigen convolution also takes 1-D ones and
-# runs the shape well. So for 2-D float32 convolutions the weight gradient is one 1-D
-# convolution (`_conv_transpose_rhs_1d`): the kernel taps along one spatial axis become
-# strided slices of the padded input (an im2col along that axis only) stacked into the
-# batch, and the output pixels along that axis join the contracted features. Same sums,
-# another order; 1.3-1.9x the forward's time instead of 3.5-4x. Of that, the convolution
-# itself costs about the forward's time and the operand copies the rest (64x14x14x32 ->
-# 64: 4.0 ms of CPU for the convolution, 1.7 for the copies). Alternatives measured
-# there: the full im2col with one matmul (288 x 12544 patches: the copy alone costs more
-# than the 1-D convolution), nine per-tap matmuls, YNNPACK on the 1-D form with a unit
-# second axis (6x slower: a 14x1 window) and a 3-D Eigen convolution (2x slower).
-
-
-def _rhs_transpose_as_1d(lhs: AbstractArray, ct: AbstractArray, rhs: AbstractArray,
-                         window_strides: tuple[int, ...],
-                         padding: tuple[tuple[int, int], ...], lhs_dilation: tuple[int, ...],
-                         rhs_dilation: tuple[int, ...], dnums: ConvDimensionNumbers,
-                         feature_group_count: int, batch_group_count: int) -> bool:
-    """Whether `_conv_transpose_rhs_1d` computes this weight gradient (see the NOTE)."""
-    if (lhs.ndim != 4 or lhs.dtype != np.float32 or ct.dtype != np.float32
-            or feature_group_count > _RHS_1D_MAX_GROUPS or batch_group_count != 1):
-        return False
-    lhs_spec, rhs_spec, out_spec = dnums
-    if 0 in lhs.shape or 0 in ct.shape or 0 in rhs.shape:
-        return False
-    n = [lhs.shape[d] for d in lhs_spec[2:]]
-    y = [ct.shape[d] for d in out_spec[2:]]
-    # NOTE: jax's formulation convolves the input (padded, dilated by the convolution)
-    # with the stride-dilated cotangent as kernel. When that kernel is wider than the
-    # undilated input (a conv_transpose layer, or 'FULL' padding) XLA swaps the operands
-    # into a window-reversed convolution that only its naive loop emitter runs (2.4x
-    # slower than the 1-D form for a 3x3 stride-2 conv_transpose layer on 14x14x64):
-    # always take the 1-D form there, whose kernel never outgrows its input.
-    if any(_dilate_dim(yi, s) > ni for yi, s, ni in zip(y, window_strides, n)):
-        return True
-    # NOTE: the unrolled copy is K1 inputs and two more ops; on small problems (a 4x4
-    # window, or a few MFLOPs) that costs more than YNNPACK loses (measured).
-    flops = 2 * lhs.shape[lhs_spec[0]] * y[0] * y[1] * int(np.prod(rhs.shape))
-    return y[0] * y[1] >= _RHS_1D_MIN_WINDOW and flops >= _RHS_1D_MIN_FLOPS
-
-
-# Forward-output pixels and FLOPs below which the weight gradient keeps jax's 2-D
-# formulation (measured with jaxlib 0.10.2 on a 2-core AVX-512 CPU).
-_RHS_1D_MIN_WINDOW = 36
-_RHS_1D_MIN_FLOPS = 10_000_000
-# Feature groups above which the 2-D form is kept: one 1-D convolution per group makes
-# the program grow with the groups (64 depthwise groups: still 1.7x faster).
-_RHS_1D_MAX_GROUPS = 64
-
-
-def _group_slice(x: Any, axis: int, group: int, size: int) -> Any:
-    """Features `[group * size, (group + 1) * size)` of `x` along `axis` (all of `x`
-    when that is the whole axis)."""
-    from lamina.lax import structural  # NOTE: lazy: structural is a sibling family
-    shape = aval_of(x).shape
-    if shape[axis] == size:
-        return x
-    start = [0] * len(shape)
-    limit = list(shape)
-    start[axis], limit[axis] = group * size, (group + 1) * size
-    return structural.slice(x, start, limit)
-
-
-def _rhs_1d_conv_axis(kernel_spatial: Sequence[int]) -> int:
-    """The spatial axis kept as the 1-D convolution's axis; the other (the one with the
-    smaller kernel extent, so the fewer copies) is unrolled."""
-    return 0 if kernel_spatial[1] <= kernel_spatial[0] else 1
-
-
-def _rhs_padded_input(lhs: Any, perm: Sequence[int], spatial: dict[int, tuple[int, int]],
-                      padding: tuple[tuple[int, int], ...],
-                      lhs_dilation: tuple[int, ...]) -> Any:
-    """The forward input transposed by `perm`, each axis `pos` in `spatial` (mapped to
-    its spatial axis and its reach) dilated and padded as the forward convolution sees
-    it, trimmed to the reach."""
-    from lamina.lax import structural  # NOTE: lazy: structural is a sibling family
-    x = structural.transpose(lhs, tuple(perm))
-    shape = aval_of(x).shape
-    config = [(0, 0, 0)] * len(shape)
-    for pos, (ax, reach) in spatial.items():
-        lo = padding[ax][0]
-        config[pos] = (lo, reach - lo - _dilate_dim(shape[pos], lhs_dilation[ax]),
-                       lhs_dilation[ax] - 1)
-    return structural.pad(x, np.zeros((), aval_of(x).dtype), config)
-
-
-def _conv_transpose_rhs_1d(ct: Any, lhs: Any, rhs_aval: AbstractArray,
-                           window_strides: tuple[int, ...],
-                           padding: tuple[tuple[int, int], ...], lhs_dilation: tuple[int, ...],
-                           rhs_dilation: tuple[int, ...], dnums: ConvDimensionNumbers,
-                           precision: CanonicalPrecision) -> Any:
-    """The cotangent of a 2-D convolution's kernel as one 1-D convolution.
-
-    With x the input padded and dilated as the forward convolution sees it, the kernel's
-    cotangent is `w_bar[o, i, ka, kb] = sum_{n, ya, yb} g[n, o, ya, yb] *
-    x[n, i, ya*sa + ka*ra, yb*sb + kb*rb]` (s: strides, r: kernel dilation). For each tap
-    `kb` the strided slice `x[..., kb*rb :: sb]` makes the `b` sum a plain contraction,
-    so `(kb, i)` is the batch of a 1-D convolution over axis `a` whose features are
-    `(n, yb)` and whose kernel is g, dilated by `sa`, with `ra` as its window stride.
-    """
-    from lamina.lax import structural  # NOTE: lazy: structural is a sibling family
-    lhs_spec, rhs_spec, out_spec = dnums
-    k_all = [rhs_aval.shape[d] for d in rhs_spec[2:]]
-    a = _rhs_1d_conv_axis(k_all)
-    b = 1 - a
-    batch, cin = aval_of(lhs).shape[lhs_spec[0]], aval_of(lhs).shape[lhs_spec[1]]
-    y_a, y_b = (aval_of(ct).shape[out_spec[2 + ax]] for ax in (a, b))
-    cout = aval_of(ct).shape[out_spec[1]]
-    k_a, k_b = k_all[a], k_all[b]
-    # Dilate and pad both spatial axes explicitly, trimmed to the extent the forward
-    # windows reach ((y - 1) * stride + 1 + (k - 1) * rhs_dilation). NOTE: with padding
-    # or lhs dilation left to the convolution, its kernel (the cotangent) can be wider
-    # than its input, and XLA then swaps the operands into a window-reversed convolution
-    # that only its naive loop emitter runs.
-    reach = [(y - 1) * window_strides[ax] + 1 + (k - 1) * rhs_dilation[ax]
-             for y, k, ax in ((y_a, k_a, a), (y_b, k_b, b))]
-    # NOTE: x goes straight to (C, n_a, N, n_b), so each tap below copies contiguous
-    # runs; slicing the taps out of (N, C, n_a, n_b) and moving N after n_a in the same
-    # copy cost 1.5x as much, and the whole gradient 1.25x (CNN layer 2, measured).
-    x = _rhs_padded_input(lhs, (lhs_spec[1], lhs_spec[2 + a], lhs_spec[0], lhs_spec[2 + b]),
-                          {1: (a, reach[0]), 3: (b, reach[1])}, padding, lhs_dilation)
-    s_b, rd_b = window_strides[b], rhs_dilation[b]
-    taps = [structural.slice(x, (0, 0, 0, t * rd_b),
-                             (cin, reach[0], batch, t * rd_b + (y_b - 1) * s_b + 1),
-                             (1, 1, 1, s_b))
-            for t in range(k_b)]
-    # (k_b * C, reach_a, N, y_b) -> batch (k_b, C), spatial reach_a, features (N, y_b).
-    cols = structural.reshape(taps[0] if k_b == 1 else structural.concatenate(taps, 0),
-                              (k_b * cin, reach[0], batch * y_b))
-    # g -> kernel: spatial y_a, input features (N, y_b), output features O.
-    kern = structural.reshape(
-        structural.transpose(ct, (out_spec[2 + a], out_spec[0], out_spec[2 + b], out_spec[1])),
-        (y_a, batch * y_b, cout))
-    out = conv_general_dilated(
-        cols, kern, window_strides=(rhs_dilation[a],), padding=((0, 0),),
-        rhs_dilation=(window_strides[a],),
-        dimension_numbers=ConvDimensionNumbers((0, 2, 1), (2, 1, 0), (0, 2, 1)),
-        precision=precision)
-    # (k_b * C, k_a, O) -> (O, C, k_a, k_b) -> the kernel's own layout.
-    out = structural.transpose(structural.reshape(out, (k_b, cin, k_a, cout)), (3, 1, 2, 0))
-    canon = (rhs_spec[0], rhs_spec[1], rhs_spec[2 + a], rhs_spec[2 + b])
-    return structural.transpose(out, tuple(int(i) for i in np.argsort(canon)))
-
-
-def _conv_transpose_rhs_im2col(ct: Any, lhs: Any, rhs_aval: AbstractArray,
-                               window_strides: tuple[int, ...],
-                               padding: tuple[tuple[int, int], ...],
-                               lhs_dilation: tuple[int, ...], rhs_dilation: tuple[int, ...],
-                               dnums: ConvDimensionNumbers,
-                               precision: CanonicalPrecision) -> Any:
-    """The cotangent of a 2-D convolution's kernel as one matrix product.
-
-    In the sum of `_conv_transpose_rhs_1d` both spatial taps become strided slices of
-    the padded input x: stacked, they are the patches `p[(ka, kb, i), (n, ya, yb)]`, and
-    `w_bar[(ka, kb, i), o] = p @ g[(n, ya, yb), o]`, a plain (M, K) x (K, N) product.
-    """
-    from lamina.lax import dots, structural  # NOTE: lazy: sibling families
-    lhs_spec, rhs_spec, out_spec = dnums
-    k_a, k_b = (rhs_aval.shape[d] for d in rhs_spec[2:])
-    batch, cin = aval_of(lhs).shape[lhs_spec[0]], aval_of(lhs).shape[lhs_spec[1]]
-    y_a, y_b = (aval_of(ct).shape[d] for d in out_spec[2:])
-    cout = aval_of(ct).shape[out_spec[1]]
-    s_a, s_b = window_strides
-    rd_a, rd_b = rhs_dilation
-    reach = [(y_a - 1) * s_a + 1 + (k_a - 1) * rd_a, (y_b - 1) * s_b + 1 + (k_b - 1) * rd_b]
-    x = _rhs_padded_input(lhs, (lhs_spec[1], lhs_spec[0], *lhs_spec[2:]),
-                          {2: (0, reach[0]), 3: (1, reach[1])}, padding, lhs_dilation)
-    taps = [structural.slice(x, (0, 0, i * rd_a, j * rd_b),
-                             (cin, batch, i * rd_a + (y_a - 1) * s_a + 1,
-                              j * rd_b + (y_b - 1) * s_b + 1), (1, 1, s_a, s_b))
-            for i in range(k_a) for j in range(k_b)]
-    patches = structural.reshape(taps[0] if len(taps) == 1 else
-                                 structural.concatenate(taps, 0),
-                                 (k_a * k_b * cin, batch * y_a * y_b))
-    g = structural.reshape(
-        structural.transpose(ct, (out_spec[0], *out_spec[2:], out_spec[1])),
-        (batch * y_a * y_b, cout))
-    out = dots.dot_general(patches, g, (((1,), (0,)), ((), ())), precision=precision)
-    # (k_a * k_b * C, O) -> axes (k_a, k_b, C, O) -> the kernel's own layout.
-    out = structural.reshape(out, (k_a, k_b, cin, cout))
-    have = (rhs_spec[2], rhs_spec[3], rhs_spec[1], rhs_spec[0])
-    return structural.transpose(out, tuple(int(i) for i in np.argsort(have)))
 
 
 def _conv_general_dilated_transpose_rule(ct: Any, lhs: Any, rhs: Any,
@@ -1057,3 +791,8 @@ def conv_transpose(lhs: ArrayLike, rhs: ArrayLike, strides: Sequence[int],
     return conv_general_dilated(lhs, rhs, (1,) * nspatial, pads, strides, rhs_dilation, dnums,
                                 precision=precision,
                                 preferred_element_type=preferred_element_type)
+
+
+# NOTE: imported last, as they take conv_general_dilated and the shape helpers from here;
+# the rules above look their functions up on the module at call time.
+from lamina.lax import _conv_taps, _conv_weight_grad  # noqa: E402

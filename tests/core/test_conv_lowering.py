@@ -1,5 +1,5 @@
 """How conv_general_dilated lowers: one-input-feature convolutions as elementwise taps
-(convolution._emit_taps) instead of `stablehlo.convolution`.
+(lamina.lax._conv_taps._emit_taps) instead of `stablehlo.convolution`.
 
 Oracle: jax.lax.conv_general_dilated at precision HIGHEST (values, derivatives, vmap).
 """
@@ -11,6 +11,7 @@ from jax import lax as jlax
 import lamina
 from lamina import lax
 from lamina.config import config
+from lamina.lax import _conv_taps
 from lamina.testing import assert_array_close
 
 TOL = dict(rtol=1e-5, atol=1e-5)
@@ -93,6 +94,16 @@ def test_other_convolutions_keep_the_convolution_op(ls, rs, kw, why):
     assert _lowers_to_convolution(f, x, y), why
     assert_array_close(lamina.jit(f)(x, y), np.asarray(jf(x, y)), rtol=1e-4, atol=1e-4)
 
+
+
+def test_taps_limit_is_read_from_conv_taps(monkeypatch):
+    # the lowering reads _conv_taps._TAPS_MAX at trace time: lowering it to 0 keeps the
+    # convolution op for a 3x3 kernel that otherwise lowers to taps
+    ls, rs, kw = TAPS_CASES["same_3x3"]
+    f, _ = _fns(kw)
+    x, y = _randn(ls, seed=0), _randn(rs, seed=1)
+    monkeypatch.setattr(_conv_taps, "_TAPS_MAX", 0)
+    assert _lowers_to_convolution(f, x, y)
 
 def test_taps_keep_preferred_element_type_and_bfloat16_on_the_library():
     ls, rs, kw = TAPS_CASES["same_3x3"]

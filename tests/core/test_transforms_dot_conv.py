@@ -298,10 +298,12 @@ def test_grad_grad_of_conv_net():
 
 
 # --------------------------------------------------------------------------------------
-# The weight gradient as one 1-D convolution (convolution._conv_transpose_rhs_1d)
+# The weight gradient as one 1-D convolution (_conv_weight_grad._conv_transpose_rhs_1d)
 # --------------------------------------------------------------------------------------
 
-from lamina.lax import convolution  # noqa: E402
+# NOTE: the rules read these functions and thresholds on _conv_weight_grad at call
+# time: patch them there.
+from lamina.lax import _conv_weight_grad  # noqa: E402
 
 # name: (lhs shape, rhs shape, conv_general_dilated kwargs); all 2-D, float32, groups 1
 ONE_D_CASES = {
@@ -345,10 +347,10 @@ ONE_D_CASES = {
 def one_d_spy(monkeypatch):
     """Force the 1-D weight gradient for any size and count how often it runs."""
     calls = []
-    real = convolution._conv_transpose_rhs_1d
-    monkeypatch.setattr(convolution, "_RHS_1D_MIN_WINDOW", 1)
-    monkeypatch.setattr(convolution, "_RHS_1D_MIN_FLOPS", 0)
-    monkeypatch.setattr(convolution, "_conv_transpose_rhs_1d",
+    real = _conv_weight_grad._conv_transpose_rhs_1d
+    monkeypatch.setattr(_conv_weight_grad, "_RHS_1D_MIN_WINDOW", 1)
+    monkeypatch.setattr(_conv_weight_grad, "_RHS_1D_MIN_FLOPS", 0)
+    monkeypatch.setattr(_conv_weight_grad, "_conv_transpose_rhs_1d",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
 
@@ -372,7 +374,7 @@ def test_weight_gradient_as_1d_conv_matches_jax(case, one_d_spy):
 def test_weight_gradient_keeps_2d_rule_for_groups_and_float64(case, dtype, one_d_spy,
                                                                 monkeypatch):
     # too many feature groups (here: more than 1), batch groups, float64: the 2-D rule
-    monkeypatch.setattr(convolution, "_RHS_1D_MAX_GROUPS", 1)
+    monkeypatch.setattr(_conv_weight_grad, "_RHS_1D_MAX_GROUPS", 1)
     ls, rs, kw = CONV_CASES[case]
     f, jf = _conv_fns(kw)
     with config.override(enable_x64=dtype == np.float64):
@@ -445,7 +447,7 @@ def test_weight_gradient_as_1d_conv_second_order_and_vmap(case, one_d_spy):
 
 # --------------------------------------------------------------------------------------
 # The weight gradient of a one-input-feature convolution as one matrix product
-# (convolution._conv_transpose_rhs_im2col)
+# (_conv_weight_grad._conv_transpose_rhs_im2col)
 # --------------------------------------------------------------------------------------
 
 # name: (lhs shape, rhs shape, conv_general_dilated kwargs); 2-D, float32, one in-feature
@@ -472,10 +474,10 @@ MATMUL_CASES = {
 def matmul_spy(monkeypatch):
     """Force the special weight gradients for any size; count the matmul form's uses."""
     calls = []
-    real = convolution._conv_transpose_rhs_im2col
-    monkeypatch.setattr(convolution, "_RHS_1D_MIN_WINDOW", 1)
-    monkeypatch.setattr(convolution, "_RHS_1D_MIN_FLOPS", 0)
-    monkeypatch.setattr(convolution, "_conv_transpose_rhs_im2col",
+    real = _conv_weight_grad._conv_transpose_rhs_im2col
+    monkeypatch.setattr(_conv_weight_grad, "_RHS_1D_MIN_WINDOW", 1)
+    monkeypatch.setattr(_conv_weight_grad, "_RHS_1D_MIN_FLOPS", 0)
+    monkeypatch.setattr(_conv_weight_grad, "_conv_transpose_rhs_im2col",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
 
