@@ -6,6 +6,7 @@
 | enable_checks  | LAMINA_ENABLE_CHECKS=1     | False   |
 | debug          | LAMINA_DEBUG=<level>       | 0       |
 | debug_nans     | LAMINA_DEBUG_NANS=1        | False   |
+| cpu_enable_async_dispatch | LAMINA_CPU_ENABLE_ASYNC_DISPATCH=0 | True |
 
 `lamina.config.update("enable_x64", True)` mirrors `jax.config.update`. Caches that
 depend on a flag (dtype canonicalisation, compiled executables) key on its value, so
@@ -33,12 +34,16 @@ class Config:
     """Holds lamina's flags as attributes (`lamina.config.enable_x64`)."""
 
     def __init__(self) -> None:
+        self._fixed: set[str] = set()
         self._values: dict[str, Any] = {
             "enable_x64": _env_bool("LAMINA_ENABLE_X64"),
             "enable_checks": _env_bool("LAMINA_ENABLE_CHECKS"),
             "debug": int(os.environ.get("LAMINA_DEBUG", "0") or 0),
             # NaN checks on every eager op and jitted call (lamina._debug_nans)
             "debug_nans": _env_bool("LAMINA_DEBUG_NANS"),
+            # as jax_cpu_enable_async_dispatch; read when the CPU client is created
+            "cpu_enable_async_dispatch": _env_bool("LAMINA_CPU_ENABLE_ASYNC_DISPATCH",
+                                                   True),
         }
 
     def __getattr__(self, name: str) -> Any:
@@ -51,7 +56,16 @@ class Config:
         """Set flag `name` (one of `lamina.config.flags()`) to `value`."""
         if name not in self._values:
             raise ValueError(f"lamina.config.update: unknown flag {name!r}; known flags: {sorted(self._values)}")
+        if name in self._fixed and value != self._values[name]:
+            raise RuntimeError(
+                f"lamina.config.update: {name!r} is read when the backend starts, which has "
+                f"happened (it is {self._values[name]!r}); set it before the first array or "
+                f"device use, or with its environment variable")
         self._values[name] = value
+
+    def fix(self, name: str) -> None:
+        """Mark flag `name` as read once and for all (the backend calls this at start)."""
+        self._fixed.add(name)
 
     def flags(self) -> dict[str, Any]:
         """A copy of every flag's current value."""

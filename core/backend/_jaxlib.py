@@ -44,8 +44,8 @@ def _patch_sharding_class(cls: type) -> None:
 _patch_sharding_class(_jax.SingleDeviceSharding)
 
 
-def make_cpu_client(num_devices: int) -> Client:
-    return xc.make_cpu_client(num_devices=num_devices)
+def make_cpu_client(num_devices: int, asynchronous: bool = True) -> Client:
+    return xc.make_cpu_client(num_devices=num_devices, asynchronous=asynchronous)
 
 
 # -- PJRT plugins (accelerators): `lamina.backend.plugins` finds them, these load them ----
@@ -361,9 +361,10 @@ def connect_coordination_client(address: str, process_id: int, *, init_timeout: 
 
 def make_distributed_cpu_client(num_devices: int, coordination: CoordinationClient,
                                 process_id: int, num_processes: int,
-                                gloo_hostname: str | None) -> Client:
+                                gloo_hostname: str | None, asynchronous: bool = True
+                                ) -> Client:
     """A CPU client whose `devices()` are every process's devices (gloo collectives)."""
     collectives = _jax.make_gloo_tcp_collectives(coordination, hostname=gloo_hostname)
     return xc.make_cpu_client(distributed_client=coordination, node_id=process_id,
                               num_nodes=num_processes, collectives=collectives,
-                              num_devices=num_devices)
+                              num_devices=num_devices, asynchronous=asynchronous)

@@ -79,10 +79,20 @@ def get_client(platform: str = "cpu") -> _jaxlib.Client:
 
 
 def _make_cpu_client() -> _jaxlib.Client:
+    # NOTE: read once, when the client is made (as jax_cpu_enable_async_dispatch). Off,
+    # a program runs on the calling thread: a big step (the benchmarks' transformer,
+    # CNN) then reuses its ~30 MB scratch from that thread's malloc arena instead of
+    # faulting it in afresh on XLA's worker threads (transformer 24.6 -> 19.0 ms,
+    # 3800-7000 -> <1 page faults per step), but Python cannot queue the next small step
+    # while one runs (MLP step +18%).
+    from lamina.config import config
+    asynchronous = bool(config.cpu_enable_async_dispatch)
+    config.fix("cpu_enable_async_dispatch")
     if _distributed:
         return _jaxlib.make_distributed_cpu_client(
-            num_cpu_devices(), **_distributed)  # type: ignore[arg-type]
-    return _jaxlib.make_cpu_client(num_cpu_devices())
+            num_cpu_devices(), **_distributed,  # type: ignore[arg-type]
+            asynchronous=asynchronous)
+    return _jaxlib.make_cpu_client(num_cpu_devices(), asynchronous=asynchronous)
 
 
 def _canonical_platform(platform: str) -> str:

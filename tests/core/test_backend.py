@@ -41,6 +41,30 @@ def test_cpu_device_count_from_environment(env):
     assert _run("import lamina; print(lamina.device_count())", **{**clean, **env}) == expected
 
 
+@pytest.mark.parametrize("env, expected", [({}, True),
+                                           ({"LAMINA_CPU_ENABLE_ASYNC_DISPATCH": "0"}, False)])
+def test_cpu_async_dispatch_flag_reaches_the_client(env, expected):
+    # As jax_cpu_enable_async_dispatch: read once, when the CPU client is made.
+    script = textwrap.dedent("""
+        import lamina, lamina.numpy as lnp
+        from lamina.backend import _jaxlib
+        seen = []
+        real = _jaxlib.xc.make_cpu_client
+        _jaxlib.xc.make_cpu_client = lambda **kw: seen.append(kw) or real(**kw)
+        y = lamina.jit(lambda x: x * 2)(lnp.arange(3.0))
+        try:
+            lamina.config.update("cpu_enable_async_dispatch",
+                                 not lamina.config.cpu_enable_async_dispatch)
+        except RuntimeError as e:
+            assert "set it before the first array" in str(e), e
+        else:
+            raise AssertionError("changing the flag after start did not raise")
+        print(seen[0]["asynchronous"], y.tolist())
+    """)
+    clean = {"LAMINA_CPU_ENABLE_ASYNC_DISPATCH": ""}
+    assert _run(script, **{**clean, **env}) == f"{expected} [0.0, 2.0, 4.0]"
+
+
 def test_bad_device_count_is_a_clear_error():
     proc = subprocess.run([sys.executable, "-c", "import lamina; lamina.devices()"],
                           capture_output=True, text=True,
