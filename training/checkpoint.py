@@ -212,6 +212,13 @@ class Checkpointer:
             manager.close()
         except Exception as e:
             raise self._failure(step, e) from e
+        finally:
+            # NOTE: orbax's close() does not wait for the start-up removal of unfinished
+            # step directories (it runs in a thread); a manager opened right after on the
+            # same directory would race it over the same `*-tmp` paths and fail in rmtree.
+            await_cleanup = getattr(manager, "_maybe_await_cleanup_tmp_directory", None)
+            if await_cleanup is not None:
+                await_cleanup()
 
 
 def _has_checkpoints(directory) -> bool:

@@ -304,3 +304,21 @@ def test_fit_surfaces_a_failed_async_save(tmp_path, monkeypatch):
     resumed = _trainer(out, 8, checkpoint_every=2).fit()     # continues from step 2
     full = _trainer(tmp_path / "full", 8).fit()
     _assert_bit_identical(full.params, resumed.params)
+
+
+def test_close_waits_for_the_removal_of_unfinished_steps(tmp_path):
+    # A writer removes unfinished `*-tmp` step directories in a background thread when it
+    # opens; close() must wait for that, or the next writer races it over the same paths.
+    where = str(tmp_path / "ck")
+    ck = Checkpointer(where)
+    ck.save(1, {"w": np.arange(3.0)}, {})
+    ck.close()
+    stale = os.path.join(where, "4.orbax-checkpoint-tmp")
+    for d in range(40):
+        os.makedirs(os.path.join(stale, f"d{d}"))
+        for f in range(50):
+            open(os.path.join(stale, f"d{d}", f"f{f}"), "w").close()
+    ck = Checkpointer(where)
+    assert ck.all_steps() == [1]
+    ck.close()
+    assert not os.path.exists(stale)
