@@ -13,6 +13,7 @@ from lamina.interpreters import axis_env, lowering
 from lamina.interpreters.partial_eval import close_over_consts, trace_to_program
 from lamina.backend.array import Array, ShardedArray, new_array, scalar_to_device
 from lamina.backend.client import default_device
+from lamina.backend.compile import canonical_compiler_options
 from lamina.interpreters.eval import EvalTrace, to_array
 from lamina.ir import (AbstractArray, Program, ShapeDtypeStruct, Tracer, _current_trace,
                        shaped_abstractify)
@@ -307,10 +308,11 @@ class JitWrapped:
                  static_argnames: Any = None, donate_argnums: Any = None,
                  donate_argnames: Any = None, keep_unused: bool = False,
                  inline: bool = False, in_shardings: Any = None,
-                 out_shardings: Any = None) -> None:
+                 out_shardings: Any = None, compiler_options: Any = None) -> None:
         if not callable(fun):
             raise TypeError(f"jit: expected a function, got {type(fun).__name__}: {fun!r}")
         self._fun = fun
+        self._compiler_options = canonical_compiler_options(compiler_options, "jit")
         self._sig = _Signature(fun, _as_index_tuple(static_argnums),
                                _as_name_tuple(static_argnames), _as_index_tuple(donate_argnums),
                                _as_name_tuple(donate_argnames))
@@ -576,7 +578,8 @@ class JitWrapped:
             arrays = [x if type(x) is Array else to_array(x) for x in [*staged.consts, *leaves]]
             # NOTE: no donation under debug_nans: a re-run needs the arguments.
             outs = jit_impl(*arrays, program=staged.program, name=self._name,
-                            donated=(False,) * len(arrays) if debug_nans else staged.donated)
+                            donated=(False,) * len(arrays) if debug_nans else staged.donated,
+                            compiler_options=self._compiler_options)
             if trace is None and not _get_frames() and not debug_nans:
                 if self._fast_ok and not kwargs:
                     self._add_fast_launcher(args, staged, arrays)
@@ -635,11 +638,11 @@ class JitWrapped:
             return None
         device = arrays[0]._device if arrays else default_device()
         return _jit_executables.get((staged.program, tuple(a.aval for a in arrays),
-                                     staged.donated, device.id))
+                                     staged.donated, device.id, self._compiler_options))
 
     def lower(self, *args: Any, **kwargs: Any) -> "Lowered":
         staged, _ = self._stage(args, kwargs)
-        return Lowered(staged, self._name)
+        return Lowered(staged, self._name, self._compiler_options)
 
     def trace(self, *args: Any, **kwargs: Any) -> Program:
         staged, _ = self._stage(args, kwargs)
@@ -664,8 +667,9 @@ class JitWrapped:
 class Lowered:
     """`jit(f).lower(*args)`: the StableHLO of one specialisation."""
 
-    def __init__(self, staged: _Staged, name: str) -> None:
+    def __init__(self, staged: _Staged, name: str, compiler_options: Any = ()) -> None:
         self._staged, self._name = staged, name
+        self._compiler_options = compiler_options
         self._text: str | None = None
 
     def as_text(self) -> str:
@@ -674,12 +678,18 @@ class Lowered:
                                                 donated=self._staged.donated)
         return self._text
 
-    def compile(self) -> "Compiled":
+    def compile(self, compiler_options: Any = None) -> "Compiled":
+        """XLA-compile; `compiler_options` ({XLA option: value}) are added to (and
+        override) the ones given to `jit`."""
         from lamina.backend.client import default_device
         from lamina.backend.compile import Executable, compile_module
         device = default_device()
         program = self._staged.program
-        exe = Executable(compile_module(self.as_text(), device), program.in_avals,
+        options = canonical_compiler_options(
+            {**dict(self._compiler_options),
+             **dict(canonical_compiler_options(compiler_options, "Lowered.compile"))},
+            "Lowered.compile")
+        exe = Executable(compile_module(self.as_text(), device, options), program.in_avals,
                          program.out_avals, device, self._staged.donated)
         return Compiled(exe, self._staged)
 
@@ -705,7 +715,8 @@ class Compiled:
 def jit(fun: Callable[..., Any] | None = None, *, in_shardings: Any = None,
         out_shardings: Any = None, static_argnums: Any = None,
         static_argnames: Any = None, donate_argnums: Any = None, donate_argnames: Any = None,
-        keep_unused: bool = False, inline: bool = False) -> Any:
+        keep_unused: bool = False, inline: bool = False,
+        compiler_options: dict[str, Any] | None = None) -> Any:
     """Compile `fun` with XLA: traced once per combination of argument shapes, dtypes
     and static values, then run as one executable.
 
@@ -722,6 +733,10 @@ def jit(fun: Callable[..., Any] | None = None, *, in_shardings: Any = None,
             reuse for its outputs; donated Arrays cannot be used afterwards.
         keep_unused: accepted for jax compatibility (lamina keeps every argument).
         inline: accepted for jax compatibility.
+        compiler_options: XLA debug options for this program's compile, e.g.
+            `{"xla_cpu_use_fusion_emitters": False}` (names as in `XLA_FLAGS`, without
+            `--`); they apply when the jitted function is called outside other
+            transformations (inside another `jit` it is compiled as part of that one).
 
     Returns:
         A wrapped function with `.lower(*args)`, `.trace(*args)` and `.eval_shape`.
@@ -736,9 +751,9 @@ def jit(fun: Callable[..., Any] | None = None, *, in_shardings: Any = None,
                                  static_argnums=static_argnums,
                                  static_argnames=static_argnames, donate_argnums=donate_argnums,
                                  donate_argnames=donate_argnames, keep_unused=keep_unused,
-                                 inline=inline)
+                                 inline=inline, compiler_options=compiler_options)
     return JitWrapped(fun, static_argnums, static_argnames, donate_argnums, donate_argnames,
-                      keep_unused, inline, in_shardings, out_shardings)
+                      keep_unused, inline, in_shardings, out_shardings, compiler_options)
 
 
 def make_jaxpr(fun: Callable[..., Any], static_argnums: Any = (),

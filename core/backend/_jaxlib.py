@@ -161,10 +161,15 @@ def host_copy(buf: DeviceBuffer) -> np.ndarray:
 
 def compile_options(num_replicas: int = 1, num_partitions: int = 1,
                     device_assignment: Sequence[Sequence[int]] | None = None,
-                    spmd: bool = False, propagate_to_outputs: Sequence[bool] = ()) -> Any:
+                    spmd: bool = False, propagate_to_outputs: Sequence[bool] = (),
+                    overrides: Sequence[tuple[str, Any]] = ()) -> Any:
     """`spmd`: run XLA's SPMD partitioner (Shardy) over a program annotated with
-    `sdy.sharding`s; `propagate_to_outputs[i]`: the partitioner picks output i's sharding."""
+    `sdy.sharding`s; `propagate_to_outputs[i]`: the partitioner picks output i's sharding;
+    `overrides`: (XLA debug option, value) pairs for this compile (jit's
+    `compiler_options`)."""
     opts = xc.CompileOptions()
+    if overrides:
+        opts.env_option_overrides = list(overrides)
     opts.num_replicas = num_replicas
     opts.num_partitions = num_partitions
     if device_assignment is not None:

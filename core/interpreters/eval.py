@@ -18,7 +18,7 @@ from lamina import dtypes
 from lamina.backend.array import (Array, device_put_host, is_committed, new_array,
                                   scalar_to_device)
 from lamina.backend.client import Device, default_device
-from lamina.backend.compile import Executable, compile_module
+from lamina.backend.compile import LATENCY_OPTIONS, Executable, compile_module
 from lamina.config import config as _config
 from lamina.errors import EscapedTracerError
 from lamina.ir import (Eqn, Primitive, Program, Trace, Tracer, Var, _current_trace,
@@ -69,8 +69,31 @@ def _compile_primitive(primitive: Primitive, in_avals: tuple[Any, ...],
     program = single_primitive_program(primitive, in_avals, params)
     if _config.enable_checks:
         typecheck(program)
-    loaded = compile_module(lower_program(program), device)
+    text = lower_program(program)
+    loaded = None
+    if primitive.name in _EXACT_PRIMITIVES and not any(
+            dtypes.is_complex(a.dtype) for a in [*in_avals, *program.out_avals]):
+        try:
+            loaded = compile_module(text, device, LATENCY_OPTIONS)
+        except RuntimeError:
+            pass  # NOTE: the older emitters lack a few cases (clamp of bool): the default
+    if loaded is None:
+        loaded = compile_module(text, device)
     return Executable(loaded, in_avals, program.out_avals, device)
+
+
+# NOTE: primitives whose every output bit is defined exactly (IEEE-rounded arithmetic,
+# integer and bit ops, comparisons, data movement), so any XLA emitter gives the bits a
+# jitted program gives; complex dtypes excluded (complex division and abs are
+# algorithms). These compile with LATENCY_OPTIONS.
+_EXACT_PRIMITIVES = frozenset({
+    "add", "sub", "mul", "div", "rem", "max", "min", "neg", "abs", "sign", "floor", "ceil",
+    "round", "sqrt", "square", "and", "or", "xor", "not", "shift_left",
+    "shift_right_logical", "shift_right_arithmetic", "population_count", "clz", "eq",
+    "ne", "lt", "le", "gt", "ge", "is_finite", "select_n", "clamp", "broadcast_in_dim",
+    "reshape", "squeeze", "slice", "dynamic_slice", "dynamic_update_slice", "concatenate",
+    "transpose", "pad", "rev", "iota", "split", "stop_gradient", "add_any",
+})
 
 
 def common_device(arrays: Sequence[Array], primitive: Primitive

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from lamina.backend.compile import Executable, compile_module
+from lamina.backend.compile import CompilerOptions, Executable, compile_module
 from lamina.config import config
 from lamina.interpreters import ad, batching, eval as eval_interp, lowering, partial_eval as pe
 from lamina.ir import AbstractArray, Primitive, Program, set_current_trace, typecheck
@@ -41,17 +41,21 @@ lowering.register_lowering(jit_p, _jit_lowering)
 _jit_executables: dict[tuple[Any, ...], Executable] = {}
 
 
-def jit_impl(*arrays: Any, program: Program, name: str, donated: tuple[bool, ...]) -> list[Any]:
+def jit_impl(*arrays: Any, program: Program, name: str, donated: tuple[bool, ...],
+             compiler_options: CompilerOptions = ()) -> list[Any]:
+    """Run `program` now. `compiler_options` is not a param of `jit_p`: it comes from
+    an eager top-level call of `jit(f, compiler_options=...)` (nested, a program is
+    inlined into its caller's and compiled with the caller's options, as in jax)."""
     device, arrays = eval_interp.common_device(arrays, jit_p)
     avals = tuple(a.aval for a in arrays)
-    key = (program, avals, donated, device.id)
+    key = (program, avals, donated, device.id, compiler_options)
     exe = _jit_executables.get(key)
     if exe is None:
         if config.enable_checks:
             typecheck(program)
         text = lowering.lower_program(program, donated=donated)
-        exe = Executable(compile_module(text, device), avals, program.out_avals, device,
-                         donated)
+        exe = Executable(compile_module(text, device, compiler_options), avals,
+                         program.out_avals, device, donated)
         _jit_executables[key] = exe
     outs = exe(arrays)
     if _flags["debug_nans"]:

@@ -22,7 +22,7 @@ from lamina.interpreters.lowering import RuleContext, Value
 from lamina.ir import AbstractArray, Primitive
 from lamina.lax._util import ArrayLike, scalar_operand_avals
 
-__all__ = ["threefry2x32"]
+__all__ = ["threefry2x32", "threefry2x32_host"]
 
 _U32 = np.dtype(np.uint32)
 # NOTE: the rotation schedule and the key-schedule parity constant of Threefry-2x32
@@ -79,6 +79,37 @@ def _threefry2x32_batch(args: Any, dims: Any, **params: Any) -> tuple[Any, Any]:
 batching.primitive_batchers[threefry2x32_p] = _threefry2x32_batch
 
 
+def _rounds(k1: Any, k2: Any, x1: Any, x2: Any, add: Any, xor: Any, rotl: Any,
+            const: Any) -> list[Any]:
+    """The 20 rounds over any uint32 arithmetic: `add`, `xor`, `rotl(v, r)` and
+    `const(int)` act on values of the key's and counters' common shape."""
+    ks = [k1, k2, xor(xor(k1, k2), const(_KS_PARITY))]
+    x = [add(x1, ks[0]), add(x2, ks[1])]
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            x[0] = add(x[0], x[1])
+            x[1] = xor(x[0], rotl(x[1], r))
+        x[0] = add(x[0], ks[(i + 1) % 3])
+        x[1] = add(add(x[1], ks[(i + 2) % 3]), const(i + 1))
+    return x
+
+
+def threefry2x32_host(k1: Any, k2: Any, x1: Any, x2: Any) -> list[np.ndarray]:
+    """`threefry2x32` on the host with numpy (uint32 arithmetic wraps, so the bits are
+    the compiled program's); for eager key derivation, which needs no compile then.
+
+    >>> [hex(int(y)) for y in threefry2x32_host(0, 0, 0, 0)]
+    ['0x6b200159', '0x99ba4efe']
+    """
+    k1, k2, x1, x2 = np.broadcast_arrays(*(np.asarray(v, _U32) for v in (k1, k2, x1, x2)))
+
+    def rotl(v: np.ndarray, r: int) -> np.ndarray:
+        return (v << _U32.type(r)) | (v >> _U32.type(32 - r))
+
+    with np.errstate(over="ignore"):
+        return _rounds(k1, k2, x1, x2, np.add, np.bitwise_xor, rotl, _U32.type)
+
+
 def _threefry2x32_lower(ctx: RuleContext, k1: Value, k2: Value, x1: Value, x2: Value
                         ) -> list[Value]:
     aval = ctx.avals_out[0]
@@ -94,15 +125,9 @@ def _threefry2x32_lower(ctx: RuleContext, k1: Value, k2: Value, x1: Value, x2: V
         return binop("or", binop("shift_left", v, const(r)),
                      binop("shift_right_logical", v, const(32 - r)))
 
-    ks = [k1, k2, binop("xor", binop("xor", k1, k2), const(_KS_PARITY))]
-    x = [binop("add", x1, ks[0]), binop("add", x2, ks[1])]
-    for i in range(5):
-        for r in _ROTATIONS[i % 2]:
-            x[0] = binop("add", x[0], x[1])
-            x[1] = binop("xor", x[0], rotl(x[1], r))
-        x[0] = binop("add", x[0], ks[(i + 1) % 3])
-        x[1] = binop("add", binop("add", x[1], ks[(i + 2) % 3]), const(i + 1))
-    return x
+    return _rounds(k1, k2, x1, x2, lambda a, b: binop("add", a, b),
+                   lambda a, b: binop("xor", a, b), rotl, const)
 
 
 lowering.register_lowering(threefry2x32_p, _threefry2x32_lower)
+

@@ -536,7 +536,7 @@ def full(shape: Sequence[int], fill_value: ArrayLike, dtype: DTypeLike | None = 
         fill = _fill_scalar(fn, fill_value, aval.dtype, aval.weak_type)
     else:
         fill = _fill_scalar(fn, fill_value, dtypes.check_user_dtype_supported(dtype, fn), False)
-    return broadcast(fill, shape)
+    return _filled(fill, shape)
 
 
 def full_like(x: ArrayLike, fill_value: ArrayLike, dtype: DTypeLike | None = None,
@@ -560,7 +560,28 @@ def full_like(x: ArrayLike, fill_value: ArrayLike, dtype: DTypeLike | None = Non
     fill_shape = aval.shape if shape is None else canonicalize_shape(shape, fn)
     weak = dtype is None and aval.weak_type
     out_dtype = aval.dtype if dtype is None else dtypes.check_user_dtype_supported(dtype, fn)
-    return broadcast(_fill_scalar(fn, fill_value, out_dtype, weak), fill_shape)
+    return _filled(_fill_scalar(fn, fill_value, out_dtype, weak), fill_shape)
+
+
+# NOTE: up to this many elements (16 MB of float32), an eager constant-filled array on a
+# CPU device is made on the host and copied over: XLA would compile a broadcast program
+# for every new shape (10-15 ms each; most of an eager parameter init's time).
+_HOST_FILL_MAX_ELEMENTS = 1 << 22
+
+
+def _filled(fill: ArrayLike, shape: tuple[int, ...]) -> Array:
+    """`fill` (from `_fill_scalar`) broadcast to `shape`."""
+    if not is_array(fill) and math.prod(shape) <= _HOST_FILL_MAX_ELEMENTS:
+        from lamina.backend.array import device_put_host
+        from lamina.backend.client import default_device
+        from lamina.interpreters.eval import EvalTrace
+        from lamina.ir import _current_trace
+        trace = _current_trace.get()
+        device = default_device()
+        if (trace is None or type(trace) is EvalTrace) and device.platform == "cpu":
+            return device_put_host(np.full(shape, fill, dtypes.dtype_of(fill)), device,
+                                   weak_type=dtypes.is_weakly_typed(fill))
+    return broadcast(fill, shape)
 
 
 def zeros_like_array(x: ArrayLike) -> Array:

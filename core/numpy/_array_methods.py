@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from lamina.backend.array import Array
 from lamina.ir import Tracer
 
@@ -56,7 +58,6 @@ def _binary(fn_name: str, reflected: bool) -> Callable[[Any, Any], Any]:
 
 def _is_operand(x: Any) -> bool:
     # Defer to other types (e.g. user classes implementing __radd__), as numpy does.
-    import numpy as np
     return isinstance(x, (Array, Tracer, np.ndarray, np.generic, bool, int, float, complex))
 
 
@@ -110,6 +111,36 @@ def _setitem(self: Any, idx: Any, value: Any) -> None:
                     f"x = x.at[idx].set(y) (got an assignment into {self.aval.str_short()})")
 
 
+# NOTE: rows per compiled program when iterating an Array: bounds the program's size.
+_ROWS_PER_PROGRAM = 100
+_unstack_rows: list[Any] = []
+# NOTE: an Array on a CPU device up to this many elements is iterated on the host: one
+# read, then a copy per row, where a program would first compile (~15 ms).
+_HOST_ITER_MAX_ELEMENTS = 4096
+
+
+def _iter(self: Array) -> Any:
+    """`for row in x`: the rows come from one compiled program per chunk size (a
+    dynamic slice of up to 100 rows, unstacked) instead of one `x[i]` program per
+    index, as in jax; small arrays on a CPU device are split on the host."""
+    if not self.shape:
+        raise TypeError("iteration over a 0-d array")
+    device = self._device
+    if (type(self) is Array and device is not None and device.platform == "cpu"
+            and self.aval.size <= _HOST_ITER_MAX_ELEMENTS):
+        from lamina.backend.array import device_put_host
+        host, weak = np.asarray(self), self.aval.weak_type
+        return (device_put_host(row, device, weak_type=weak) for row in host)
+    if not _unstack_rows:
+        from lamina import lax
+        from lamina._api_jit import jit
+        _unstack_rows.append(jit(lambda x, start, size: _lnp().unstack(
+            lax.dynamic_slice_in_dim(x, start, size)), static_argnums=2))
+    n, rows = self.shape[0], _unstack_rows[0]
+    return (row for start in range(0, n, _ROWS_PER_PROGRAM)
+            for row in rows(self, start, min(_ROWS_PER_PROGRAM, n - start)))
+
+
 def install() -> None:
     for cls in (Array, Tracer):
         for dunder, fn_name in _BINARY.items():
@@ -130,6 +161,7 @@ def install() -> None:
         cls.__getitem__ = _getitem
         cls.__setitem__ = _setitem
         cls.at = property(_at)
+    Array.__iter__ = _iter
     # NOTE: only concrete Arrays can take the eager fast path; tracers never do.
     from lamina.interpreters.eval import eager_binary
     from lamina.numpy import ufuncs

@@ -124,11 +124,15 @@ def _is_concrete(x: Any) -> bool:
 
 
 def _cast(x: Any, dtype: np.dtype, shape: tuple[int, ...]) -> Any:
-    """`x` in `dtype`, broadcast to `shape`. Host values stay numpy, so that lax ops
-    embed them as HLO constants exactly as jax does (XLA then folds and fuses the same
-    arithmetic; a device array would become a program argument and round differently)."""
+    """`x` in `dtype`, broadcast to `shape` (a host scalar stays 0-d: lax broadcasts it).
+    Host values stay numpy, so that lax ops embed them as HLO constants exactly as jax
+    does (XLA then folds and fuses the same arithmetic; a device array would become a
+    program argument and round differently). NOTE: a scalar broadcast on the host to a
+    shape over the IR's inline limit became a program argument of the sampler's full
+    size, sent from the host at every call."""
     if _is_concrete(x):
-        return np.broadcast_to(np.asarray(x).astype(dtype), shape)
+        host = np.asarray(x).astype(dtype)
+        return host if host.ndim == 0 else np.broadcast_to(host, shape)
     return lnp.broadcast_to(lax.convert_element_type(x, dtype), shape)
 
 

@@ -27,9 +27,10 @@ from lamina import dtypes, tree_util
 from lamina import lax
 from lamina import numpy as lnp
 from lamina._api_jit import jit
-from lamina.backend.array import Array
-from lamina.ir import Tracer, shaped_abstractify
-from lamina.lax.random_bits import threefry2x32
+from lamina.backend.array import Array, device_put_host
+from lamina.interpreters.eval import EvalTrace
+from lamina.ir import Tracer, _current_trace, shaped_abstractify
+from lamina.lax.random_bits import threefry2x32, threefry2x32_host
 
 __all__ = ["KeyArray", "PRNGKey", "key", "key_data", "wrap_key_data", "key_impl",
            "split", "fold_in", "bits", "clone"]
@@ -98,7 +99,8 @@ class KeyArray:
         return self.shape[0]
 
     def __iter__(self) -> Any:
-        return (self[i] for i in range(len(self)))
+        len(self)   # the 0-d TypeError
+        return (KeyArray(row) for row in self._data)
 
     def __getitem__(self, idx: Any) -> "KeyArray":
         idx = idx if isinstance(idx, tuple) else (idx,)
@@ -385,7 +387,31 @@ def split(key: Any, num: int | Sequence[int] = 2) -> Any:
            [ 928981903, 3453687069]], dtype=uint32)
     """
     data, typed = check_key("split", key)
-    return _rewrap(typed, _split_data(data, _split_num("split", num)))
+    shape = _split_num("split", num)
+    host = _host_key_data(data, math.prod(shape))
+    if host is not None:
+        counters = np.arange(math.prod(shape), dtype=_U32).reshape(shape)
+        y1, y2 = threefry2x32_host(host[0], host[1], 0, counters)
+        return _rewrap(typed, device_put_host(np.stack([y1, y2], axis=len(shape)),
+                                              data.device))
+    return _rewrap(typed, _split_data(data, shape))
+
+
+# NOTE: eager key derivation (split, fold_in) of a key on a CPU device runs on the host
+# up to this many keys: numpy's threefry takes microseconds where XLA would compile a
+# program per new count (~35 ms).
+_HOST_KEYS_MAX = 1 << 16
+
+
+def _host_key_data(data: Any, count: int) -> np.ndarray | None:
+    """The host value of single-key data when deriving `count` keys from it can run on
+    the host now (an eager call; a concrete key on a CPU device), else None."""
+    if type(data) is not Array or count > _HOST_KEYS_MAX or data.device.platform != "cpu":
+        return None
+    trace = _current_trace.get()
+    if trace is not None and type(trace) is not EvalTrace:
+        return None
+    return np.asarray(data)
 
 
 @jit
@@ -420,6 +446,10 @@ def fold_in(key: Any, data: Any) -> Any:
         if isinstance(data, int) and not 0 <= data < 2 ** 32:
             raise OverflowError(f"fold_in: data {data} is out of bounds for uint32; "
                                 "pass a value in [0, 2**32)")
+        host = _host_key_data(kdata, 1)
+        if host is not None:
+            y1, y2 = threefry2x32_host(host[0], host[1], 0, arr.astype(np.uint32))
+            return _rewrap(typed, device_put_host(np.stack([y1, y2]), kdata.device))
         d = lnp.asarray(arr.astype(np.uint32))
     return _rewrap(typed, _fold_in_data(kdata, d))
 

@@ -49,7 +49,7 @@ def test_compile_and_disk_load_release_the_heap_and_cache_hits_do_not(monkeypatc
     monkeypatch.setattr(compile_mod, "_malloc_trim", trim)
     device = lamina.devices()[0]
     aval, text = _mul_text((3, 7, 11))  # a shape no other test compiles
-    key = (text, (device.id,), ())
+    key = (text, (device.id,), (), ())
     compile_mod._compile_cache.pop(key, None)
     writes = persistent_cache.stats["writes"]
 
@@ -84,7 +84,7 @@ def test_without_malloc_trim_compiling_still_works(monkeypatch):
     releases = compile_mod.heap_releases
     device = lamina.devices()[0]
     aval, text = _mul_text((5, 2, 9))
-    compile_mod._compile_cache.pop((text, (device.id,), ()), None)
+    compile_mod._compile_cache.pop((text, (device.id,), (), ()), None)
     _run_mul(compile_module(text, device), aval, device)
     compile_mod.release_free_heap()
     assert compile_mod.heap_releases == releases
