@@ -7,6 +7,7 @@
 | debug          | LAMINA_DEBUG=<level>       | 0       |
 | debug_nans     | LAMINA_DEBUG_NANS=1        | False   |
 | cpu_enable_async_dispatch | LAMINA_CPU_ENABLE_ASYNC_DISPATCH=0 | True |
+| cpu_malloc_tuning | LAMINA_CPU_MALLOC_TUNING=0 | True |
 
 `lamina.config.update("enable_x64", True)` mirrors `jax.config.update`. Caches that
 depend on a flag (dtype canonicalisation, compiled executables) key on its value, so
@@ -44,6 +45,9 @@ class Config:
             # as jax_cpu_enable_async_dispatch; read when the CPU client is created
             "cpu_enable_async_dispatch": _env_bool("LAMINA_CPU_ENABLE_ASYNC_DISPATCH",
                                                    True),
+            # glibc heap settings for XLA:CPU's buffers (backend/heap.py); read when the
+            # CPU client is created
+            "cpu_malloc_tuning": _env_bool("LAMINA_CPU_MALLOC_TUNING", True),
         }
 
     def __getattr__(self, name: str) -> Any:

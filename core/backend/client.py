@@ -16,7 +16,7 @@ import os
 import re
 import threading
 
-from lamina.backend import _jaxlib, plugins
+from lamina.backend import _jaxlib, heap, plugins
 
 Device = _jaxlib.Device
 
@@ -88,6 +88,9 @@ def _make_cpu_client() -> _jaxlib.Client:
     from lamina.config import config
     asynchronous = bool(config.cpu_enable_async_dispatch)
     config.fix("cpu_enable_async_dispatch")
+    if config.cpu_malloc_tuning:
+        heap.tune()
+    config.fix("cpu_malloc_tuning")
     if _distributed:
         return _jaxlib.make_distributed_cpu_client(
             num_cpu_devices(), **_distributed,  # type: ignore[arg-type]

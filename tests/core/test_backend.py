@@ -65,6 +65,34 @@ def test_cpu_async_dispatch_flag_reaches_the_client(env, expected):
     assert _run(script, **{**clean, **env}) == f"{expected} [0.0, 2.0, 4.0]"
 
 
+@pytest.mark.parametrize("env, expected", [({}, "True"), ({"LAMINA_CPU_MALLOC_TUNING": "0"},
+                                                            "False")])
+def test_cpu_malloc_tuning_is_applied_with_the_client(env, expected):
+    # glibc heap settings (backend/heap.py): set when the CPU client is made, then fixed.
+    script = textwrap.dedent("""
+        import ctypes, lamina, lamina.numpy as lnp
+        from lamina.backend import heap
+        assert heap.applied == []                    # nothing at import
+        y = lamina.jit(lambda x: x + 1)(lnp.arange(2.0))
+        try:
+            lamina.config.update("cpu_malloc_tuning", not lamina.config.cpu_malloc_tuning)
+        except RuntimeError as e:
+            assert "set it before the first array" in str(e), e
+        else:
+            raise AssertionError("changing the flag after start did not raise")
+        print(heap.applied == list(heap.SETTINGS), y.tolist())
+    """)
+    out = _run(script, **{"LAMINA_CPU_MALLOC_TUNING": "", **env})
+    if expected == "True" and heap_unavailable():
+        expected = "False"
+    assert out == f"{expected} [1.0, 2.0]"
+
+
+def heap_unavailable() -> bool:
+    from lamina.backend import heap
+    return heap._find_mallopt() is None
+
+
 def test_bad_device_count_is_a_clear_error():
     proc = subprocess.run([sys.executable, "-c", "import lamina; lamina.devices()"],
                           capture_output=True, text=True,
