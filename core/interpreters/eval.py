@@ -159,6 +159,13 @@ class EvalTrace(Trace):
         return outs if primitive.multiple_results else outs[0]
 
 
+def running_eagerly() -> bool:
+    """Whether an operation now runs at once (no transformation is tracing), so a
+    result built on the host is as good as a compiled one."""
+    trace = _get_trace()
+    return trace is None or type(trace) is EvalTrace
+
+
 def _check_nans(primitive: Primitive, outs: Any, as_list: bool = False) -> None:
     from lamina._debug_nans import check_primitive
     many = as_list or primitive.multiple_results

@@ -574,11 +574,9 @@ def _filled(fill: ArrayLike, shape: tuple[int, ...]) -> Array:
     if not is_array(fill) and math.prod(shape) <= _HOST_FILL_MAX_ELEMENTS:
         from lamina.backend.array import device_put_host
         from lamina.backend.client import default_device
-        from lamina.interpreters.eval import EvalTrace
-        from lamina.ir import _current_trace
-        trace = _current_trace.get()
+        from lamina.interpreters.eval import running_eagerly
         device = default_device()
-        if (trace is None or type(trace) is EvalTrace) and device.platform == "cpu":
+        if device.platform == "cpu" and running_eagerly():
             return device_put_host(np.full(shape, fill, dtypes.dtype_of(fill)), device,
                                    weak_type=dtypes.is_weakly_typed(fill))
     return broadcast(fill, shape)

@@ -28,8 +28,8 @@ from lamina import lax
 from lamina import numpy as lnp
 from lamina._api_jit import jit
 from lamina.backend.array import Array, device_put_host
-from lamina.interpreters.eval import EvalTrace
-from lamina.ir import Tracer, _current_trace, shaped_abstractify
+from lamina.interpreters.eval import running_eagerly
+from lamina.ir import Tracer, shaped_abstractify
 from lamina.lax.random_bits import threefry2x32, threefry2x32_host
 
 __all__ = ["KeyArray", "PRNGKey", "key", "key_data", "wrap_key_data", "key_impl",
@@ -406,10 +406,8 @@ _HOST_KEYS_MAX = 1 << 16
 def _host_key_data(data: Any, count: int) -> np.ndarray | None:
     """The host value of single-key data when deriving `count` keys from it can run on
     the host now (an eager call; a concrete key on a CPU device), else None."""
-    if type(data) is not Array or count > _HOST_KEYS_MAX or data.device.platform != "cpu":
-        return None
-    trace = _current_trace.get()
-    if trace is not None and type(trace) is not EvalTrace:
+    if (type(data) is not Array or count > _HOST_KEYS_MAX or data.device.platform != "cpu"
+            or not running_eagerly()):
         return None
     return np.asarray(data)
 
