@@ -685,10 +685,8 @@ class Lowered:
         from lamina.backend.compile import Executable, compile_module
         device = default_device()
         program = self._staged.program
-        options = canonical_compiler_options(
-            {**dict(self._compiler_options),
-             **dict(canonical_compiler_options(compiler_options, "Lowered.compile"))},
-            "Lowered.compile")
+        extra = canonical_compiler_options(compiler_options, "Lowered.compile")
+        options = tuple(sorted({**dict(self._compiler_options), **dict(extra)}.items()))
         exe = Executable(compile_module(self.as_text(), device, options), program.in_avals,
                          program.out_avals, device, self._staged.donated)
         return Compiled(exe, self._staged)

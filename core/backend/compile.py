@@ -33,8 +33,6 @@ def canonical_compiler_options(options: Any, where: str) -> CompilerOptions:
     or a TypeError naming the bad entry."""
     if options is None:
         return ()
-    if isinstance(options, tuple) and all(isinstance(o, tuple) for o in options):
-        options = dict(options)
     if not isinstance(options, dict):
         raise TypeError(f"{where}: compiler_options must be a dict of XLA options "
                         f"({{'xla_cpu_...': value}}), got {type(options).__name__}: "

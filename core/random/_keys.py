@@ -371,6 +371,21 @@ def canonical_shape(name: str, shape: Any, arg: str = "shape") -> tuple[int, ...
     return tuple(out)
 
 
+# NOTE: eager key derivation (split, fold_in) of a key on a CPU device runs on the host
+# up to this many keys: numpy's threefry takes microseconds where XLA would compile a
+# program per new count (~35 ms).
+_HOST_KEYS_MAX = 1 << 16
+
+
+def _host_key_data(data: Any, count: int) -> np.ndarray | None:
+    """The host value of single-key data when deriving `count` keys from it can run on
+    the host now (an eager call; a concrete key on a CPU device), else None."""
+    if (type(data) is not Array or count > _HOST_KEYS_MAX or data.device.platform != "cpu"
+            or not running_eagerly()):
+        return None
+    return np.asarray(data)
+
+
 def split(key: Any, num: int | Sequence[int] = 2) -> Any:
     """Split a key into `num` new keys (or an array of keys of shape `num`).
 
@@ -396,20 +411,6 @@ def split(key: Any, num: int | Sequence[int] = 2) -> Any:
                                               data.device))
     return _rewrap(typed, _split_data(data, shape))
 
-
-# NOTE: eager key derivation (split, fold_in) of a key on a CPU device runs on the host
-# up to this many keys: numpy's threefry takes microseconds where XLA would compile a
-# program per new count (~35 ms).
-_HOST_KEYS_MAX = 1 << 16
-
-
-def _host_key_data(data: Any, count: int) -> np.ndarray | None:
-    """The host value of single-key data when deriving `count` keys from it can run on
-    the host now (an eager call; a concrete key on a CPU device), else None."""
-    if (type(data) is not Array or count > _HOST_KEYS_MAX or data.device.platform != "cpu"
-            or not running_eagerly()):
-        return None
-    return np.asarray(data)
 
 
 @jit
