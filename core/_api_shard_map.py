@@ -108,7 +108,7 @@ def _shard_map_lower(ctx: lowering.RuleContext, *args: str, program: Program, me
         return f"#sdy.sharding_per_value<[{items}]>"
 
     def body(block_args: list[str]) -> list[str]:
-        with manual_region(), _mesh_axes(mesh, manual):
+        with manual_region(partial), _mesh_axes(mesh, manual):
             return ctx.lower_program(program, block_args)
 
     region = ctx.region([v.aval for v in program.invars], body, terminator="sdy.return")

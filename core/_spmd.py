@@ -24,8 +24,8 @@ from lamina.config import config
 from lamina.interpreters import eval as eval_interp, lowering
 from lamina.ir import AbstractArray, Program, Tracer, typecheck
 from lamina.lax.calls import jit_impl, jit_p
-from lamina.lax.sharding_ops import (check_axis_names, lowering_meshes, mesh_declaration,
-                                     program_meshes, sdy_tensor_sharding)
+from lamina.lax.sharding_ops import (check_axis_names, lowering_meshes, program_meshes,
+                                     sdy_tensor_sharding)
 from lamina.sharding import (Mesh, NamedSharding, PmapSharding, Sharding,
                              SingleDeviceSharding, TileLayout, sharding_from_layout)
 
@@ -158,14 +158,13 @@ def _compile(program: Program, avals: tuple[AbstractArray, ...], donated: tuple[
         typecheck(program)
     out_avals = program.out_avals
     with lowering_meshes(meshes) as ctx:
-        prelude = [mesh_declaration(m, ctx.symbols[m]) for m in meshes]
         arg_attrs = [f"sdy.sharding = #sdy.sharding{sdy_tensor_sharding(s, a.ndim, name)}"
                      for s, a in zip(in_shardings, avals)]
         res_attrs = [None if s is None else
                      f"sdy.sharding = #sdy.sharding{sdy_tensor_sharding(s, a.ndim, name)}"
                      for s, a in zip(out_shardings, out_avals)]
         text = lowering.lower_program(program, donated=donated, num_partitions=mesh.size,
-                                      prelude=prelude, arg_attrs=arg_attrs,
+                                      prelude=ctx.prelude, arg_attrs=arg_attrs,
                                       result_attrs=res_attrs)
     devices = mesh._flat_devices
     loaded = compile_partitioned(text, devices, [s is None for s in out_shardings])

@@ -19,6 +19,7 @@ when nothing uses the loop's results (`partial_eval.has_effects`).
 from __future__ import annotations
 
 import string
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -89,12 +90,14 @@ def print(fmt: str, *args: Any, ordered: bool = False, **kwargs: Any) -> None:  
     1.0
     2.0
     """
-    import builtins
     if not isinstance(fmt, str):
         raise TypeError(f"debug.print: fmt must be a format string, got {fmt!r}")
     _format_fields(fmt)
 
     def show(*call_args: Any, **call_kwargs: Any) -> None:
-        builtins.print(fmt.format(*call_args, **call_kwargs), flush=True)
+        # NOTE: one write per message: devices of a pmap or shard_map print from their
+        # own threads, and print()'s separate newline write would interleave them.
+        sys.stdout.write(fmt.format(*call_args, **call_kwargs) + "\n")
+        sys.stdout.flush()
 
     callback(show, *args, ordered=ordered, **kwargs)

@@ -253,6 +253,67 @@ else:
             lamina.shard_map(lambda a: a, mesh=MESH, in_specs=P("x"), out_specs=P("x"),
                              axis_names={"z"})
 
+    def test_host_callbacks_in_sharded_programs_match_jax(capfd):
+        import jax
+        jmesh = jax.sharding.Mesh(np.array(jax.devices()).reshape(2, 2), ("x", "y"))
+        jsharding = jax.sharding.NamedSharding(jmesh, jax.sharding.PartitionSpec("x", "y"))
+
+        def f(L, a):
+            L.debug.print("a={a}", a=a)
+            s, c = L.pure_callback(lambda v: (np.sin(v), np.cos(v).sum(0)),
+                                   (L.ShapeDtypeStruct(a.shape, a.dtype),
+                                    L.ShapeDtypeStruct(a.shape[1:], a.dtype)), a)
+            return s * 2 + c
+
+        def printed():
+            jax.effects_barrier()  # jax runs its callbacks asynchronously
+            return sorted(line for line in capfd.readouterr().out.splitlines() if line)
+
+        # a partitioned jit runs each callback once, on whole values (jax: a maximal
+        # sharding on the first device)
+        expected = jax.jit(lambda a: f(jax, a))(jax.device_put(A, jsharding))
+        jax_lines = printed()
+        x = lamina.device_put(A, NamedSharding(MESH, P("x", "y")))
+        got = lamina.jit(lambda a: f(lamina, a))(x)
+        assert_array_close(got, np.asarray(expected), rtol=1e-6)
+        assert printed() == jax_lines and sum("a=" in t for t in jax_lines) == 1
+        # ... also in its gradient
+        loss = lambda L, a: (L.debug.print("s={s}", s=a.sum()), (a ** 2).sum())[1]
+        jax.jit(jax.grad(lambda a: loss(jax, a)))(jax.device_put(A, jsharding))
+        jax_lines = printed()
+        assert_array_close(lamina.jit(lamina.grad(lambda a: loss(lamina, a)))(x), 2 * A,
+                           rtol=1e-6)
+        assert printed() == jax_lines and len(jax_lines) == 1
+        # a shard_map body runs them on every device with its shard
+        body = lambda L, a: (L.debug.print("shard={a}", a=a), a + L.pure_callback(
+            np.cos, L.ShapeDtypeStruct(a.shape, a.dtype), a))[1]
+        jp = jax.sharding.PartitionSpec
+        expected = jax.jit(jax.shard_map(lambda a: body(jax, a), mesh=jmesh,
+                                         in_specs=jp("x", "y"), out_specs=jp("x", "y")))(A)
+        jax_lines = printed()
+        got = lamina.jit(lamina.shard_map(lambda a: body(lamina, a), mesh=MESH,
+                                          in_specs=P("x", "y"), out_specs=P("x", "y")))(A)
+        assert_array_close(got, np.asarray(expected), rtol=1e-6)
+        assert printed() == jax_lines and sum("shard=" in t for t in jax_lines) == 4
+        # pmap runs them per device, like jax
+        jax.pmap(lambda a: body(jax, a))(A)
+        jax_lines = printed()
+        assert_array_close(lamina.pmap(lambda a: body(lamina, a))(A), A + np.cos(A),
+                           rtol=1e-6)
+        assert printed() == jax_lines and sum("shard=" in t for t in jax_lines) == 4
+        # ordered calls on one device keep their order; over several, refused (as jax)
+        ordered = lambda a: (lamina.debug.print("1:{a}", a=a.sum(), ordered=True),
+                             lamina.debug.print("2:{a}", a=a.max(), ordered=True), a)[2]
+        one = lamina.device_put(A, NamedSharding(lamina.make_mesh((1,), ("d",)), P("d")))
+        lamina.jit(ordered)(one)
+        assert capfd.readouterr().out.split() == ["1:{}".format(np.array(A.sum())),
+                                                  "2:{}".format(np.array(A.max()))]
+        with pytest.raises(ValueError, match="ordered=True.* partitioned over several"):
+            lamina.jit(ordered)(x)
+        with pytest.raises(NotImplementedError, match="callbacks in a shard_map with axis_names"):
+            lamina.jit(lamina.shard_map(lambda a: body(lamina, a), mesh=MESH, in_specs=P("x"),
+                                        out_specs=P("x"), axis_names={"x"}))(A)
+
     def test_errors():
         with pytest.raises(ValueError, match="needs 8 devices, but only 4"):
             lamina.make_mesh((4, 2), ("a", "b"))

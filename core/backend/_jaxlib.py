@@ -254,13 +254,14 @@ def _parse_module(module_text: str) -> Any:
     from jaxlib.mlir import ir
     if not _mlir_context:
         from jaxlib.mlir._mlir_libs import _jax_mlir_ext
-        from jaxlib.mlir.dialects import stablehlo
+        from jaxlib.mlir.dialects import sdy, stablehlo
         registry = ir.DialectRegistry()
         _jax_mlir_ext.register_dialects(registry)
         context = ir.Context()
         context.append_dialect_registry(registry)
         context.load_all_available_dialects()
         stablehlo.register_dialect(context)
+        sdy.register_dialect(context)  # sharded programs' meshes and shardings
         _mlir_context.append(context)
     with _mlir_context[0]:
         return ir.Module.parse(module_text)

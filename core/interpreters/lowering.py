@@ -367,7 +367,8 @@ def lower_program(program: Program, *, donated: Sequence[bool] = (),
     """The StableHLO module text of `program`; its `main` takes constvars then invars.
 
     `donated[i]` marks argument i (counting constvars first) as a buffer donor.
-    `prelude` lines open the module body (e.g. `sdy.mesh` declarations); `arg_attrs[i]` /
+    `prelude` lines open the module body (e.g. `sdy.mesh` declarations; read after the
+    equations are lowered, so their rules may add to it); `arg_attrs[i]` /
     `result_attrs[i]` are extra attribute entries (`sdy.sharding = ...`) of argument or
     result i (sharded jit, `lamina._spmd`).
     """

@@ -31,6 +31,7 @@ from lamina.backend.array import Array, device_put_host
 from lamina.interpreters import ad, batching, eval as eval_interp, lowering
 from lamina.interpreters import partial_eval as pe
 from lamina.ir import AbstractArray, Primitive
+from lamina.lax import sharding_ops
 
 pure_callback_p = Primitive("pure_callback", multiple_results=True)
 debug_callback_p = Primitive("debug_callback", multiple_results=True)
@@ -135,10 +136,38 @@ def _emit_callback(ctx: lowering.RuleContext, args: Sequence[str], fun: Callable
         "operand_layouts": "[" + ", ".join(_row_major(a) for a in avals_in) + "]",
         "result_layouts": "[" + ", ".join(_row_major(a) for a in avals_out) + "]",
     }
+    sharding = _callback_sharding(len(avals_out), ordered)
+    if sharding is not None:
+        attrs["sdy.sharding"] = sharding
     outs = ctx.op("stablehlo.custom_call", operands, avals_out, attrs)
     if ordered:
         ctx.set_effect_token(outs.pop(0))
     return outs
+
+
+def _callback_sharding(num_results: int, ordered: bool) -> str | None:
+    """Where a callback runs in a program XLA partitions (as jax): in a partitioned
+    (`jit` over a mesh) region, once, on the program's first device, seeing whole
+    values (a maximal sharding; the partitioner gathers the operands there); in a
+    shard_map body, on every device with its shard (no annotation: the body is manual).
+    None outside partitioned programs (pmap and single-device programs run it per
+    device)."""
+    spmd = sharding_ops.spmd_context()
+    if spmd is None:
+        return None
+    if ordered and any(m.size > 1 for m in spmd.symbols):
+        raise ValueError("an ordered host callback (ordered=True) cannot run in a program "
+                         "partitioned over several devices (jax refuses it too): pass "
+                         "ordered=False, or call it outside the sharded jit/shard_map")
+    if spmd.partial_manual:
+        raise NotImplementedError("host callbacks in a shard_map with axis_names= (some mesh "
+                                  "axes left to the partitioner) are not supported (nor in "
+                                  "jax): make every mesh axis manual")
+    if spmd.manual:
+        return None
+    # NOTE: Shardy wants one sharding per result, and one even for an op without results.
+    per_value = ", ".join([f"<@{spmd.maximal_mesh()}, []>"] * max(1, num_results))
+    return f"#sdy.sharding_per_value<[{per_value}]>"
 
 
 def _row_major(aval: AbstractArray | lowering.TokenType) -> str:

@@ -28,13 +28,25 @@ __all__ = ["with_sharding_constraint"]
 
 
 class SpmdContext:
-    """The meshes of the module being lowered (`mesh -> symbol`); `manual` inside a
-    shard_map body, where shardings no longer apply."""
+    """The meshes of the module being lowered (`mesh -> symbol`) and the module's
+    `sdy.mesh` declarations (`prelude`, which rules may extend while the module is
+    lowered); `manual` inside a shard_map body, where shardings no longer apply, and
+    `partial_manual` when that body leaves some mesh axes to the partitioner."""
 
-    __slots__ = ("symbols", "manual")
+    __slots__ = ("symbols", "prelude", "manual", "partial_manual")
 
-    def __init__(self, symbols: dict[Mesh, str], manual: bool = False) -> None:
-        self.symbols, self.manual = symbols, manual
+    def __init__(self, symbols: dict[Mesh, str], prelude: list[str], manual: bool = False,
+                 partial_manual: bool = False) -> None:
+        self.symbols, self.prelude = symbols, prelude
+        self.manual, self.partial_manual = manual, partial_manual
+
+    def maximal_mesh(self) -> str:
+        """The symbol of a mesh holding only the program's first device: a value or op
+        sharded over it lives (runs) there alone, as a host callback must."""
+        declaration = "sdy.mesh @maximal_mesh_0 = <[], device_ids=[0]>"
+        if declaration not in self.prelude:
+            self.prelude.append(declaration)
+        return "maximal_mesh_0"
 
 
 _spmd: contextvars.ContextVar[SpmdContext | None] = contextvars.ContextVar(
@@ -46,9 +58,11 @@ def spmd_context() -> SpmdContext | None:
 
 
 @contextlib.contextmanager
-def lowering_meshes(meshes: list[Mesh], manual: bool = False) -> Iterator[SpmdContext]:
-    ctx = SpmdContext({m: ("mesh" if i == 0 else f"mesh_{i}") for i, m in enumerate(meshes)},
-                      manual)
+def lowering_meshes(meshes: list[Mesh]) -> Iterator[SpmdContext]:
+    """Lower a module partitioned over `meshes`; its prelude starts with their
+    declarations."""
+    symbols = {m: ("mesh" if i == 0 else f"mesh_{i}") for i, m in enumerate(meshes)}
+    ctx = SpmdContext(symbols, [mesh_declaration(m, s) for m, s in symbols.items()])
     token = _spmd.set(ctx)
     try:
         yield ctx
@@ -57,9 +71,10 @@ def lowering_meshes(meshes: list[Mesh], manual: bool = False) -> Iterator[SpmdCo
 
 
 @contextlib.contextmanager
-def manual_region() -> Iterator[None]:
+def manual_region(partial: bool = False) -> Iterator[None]:
     outer = _spmd.get()
-    token = _spmd.set(SpmdContext(outer.symbols if outer else {}, True))
+    assert outer is not None, "a manual region is lowered inside a partitioned module"
+    token = _spmd.set(SpmdContext(outer.symbols, outer.prelude, True, partial))
     try:
         yield
     finally:
