@@ -675,13 +675,13 @@ class Lowered:
     def as_text(self) -> str:
         if self._text is None:
             self._text = lowering.lower_program(self._staged.program,
-                                                donated=self._staged.donated)
+                                                donated=self._staged.donated,
+                                                platform=default_device().platform)
         return self._text
 
     def compile(self, compiler_options: Any = None) -> "Compiled":
         """XLA-compile; `compiler_options` ({XLA option: value}) are added to (and
         override) the ones given to `jit`."""
-        from lamina.backend.client import default_device
         from lamina.backend.compile import Executable, compile_module
         device = default_device()
         program = self._staged.program

@@ -213,7 +213,8 @@ def _executable(program: Program, axis_name: Any, devices: tuple[Device, ...],
         with axis_env.extend(axis_name, axis_size, "pmap"), replica_layout(layout):
             if config.enable_checks:
                 typecheck(program)
-            text = lowering.lower_program(program, donated=donated, num_replicas=total)
+            text = lowering.lower_program(program, donated=donated, num_replicas=total,
+                                          platform=devices[0].platform)
         # NOTE: a program with collectives waits for its results on the CPU: two of them
         # in flight can deadlock XLA:CPU's rendezvous on a few-core machine (§4).
         sync = (uses_collectives(program) or inner > 1) and devices[0].platform == "cpu"
@@ -366,7 +367,8 @@ def run_with_replicas(program: Program, args: Sequence[Any], name: str) -> list[
         with replica_layout(ReplicaLayout(total, total, ())):
             if config.enable_checks:
                 typecheck(program)
-            text = lowering.lower_program(program, num_replicas=total)
+            text = lowering.lower_program(program, num_replicas=total,
+                                          platform=devs[0].platform)
         exe = _pmap_executables[key] = ReplicatedExecutable(
             compile_replicated(text, devs), [v.aval for v in program.invars],
             program.out_avals, devs,

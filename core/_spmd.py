@@ -165,7 +165,8 @@ def _compile(program: Program, avals: tuple[AbstractArray, ...], donated: tuple[
                      for s, a in zip(out_shardings, out_avals)]
         text = lowering.lower_program(program, donated=donated, num_partitions=mesh.size,
                                       prelude=ctx.prelude, arg_attrs=arg_attrs,
-                                      result_attrs=res_attrs)
+                                      result_attrs=res_attrs,
+                                      platform=mesh._flat_devices[0].platform)
     devices = mesh._flat_devices
     loaded = compile_partitioned(text, devices, [s is None for s in out_shardings])
     n = len(devices)

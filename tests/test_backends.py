@@ -288,6 +288,30 @@ def test_requested_platform_that_fails_stops_the_first_computation(tmp_path):
             f"'chip' failed to start from the PJRT plugin {bogus}") in proc.stderr
 
 
+@pytest.mark.parametrize("platform", ["cuda", "rocm", "tpu"])
+def test_cpu_only_kernels_refuse_accelerator_lowering_clearly(platform):
+    # LAPACK (lax.linalg's factorizations) and Python callbacks are CPU kernels in
+    # lamina: lowering them for an accelerator names the op and the way out instead of
+    # leaving XLA to fail on an unknown custom call; everything else lowers as for the CPU.
+    from lamina.interpreters import lowering
+    x = np.eye(3, dtype=np.float32) + 1
+    lapack = [lnp.linalg.inv, lnp.linalg.eigh, lnp.linalg.svd, lnp.linalg.qr,
+              lnp.linalg.det, lnp.linalg.cholesky]
+    callbacks = [lambda a: (lamina.debug.print("{}", a), a)[1],
+                 lambda a: lamina.pure_callback(np.sin, lamina.ShapeDtypeStruct(a.shape, a.dtype), a)]
+    for f in lapack + callbacks:
+        program = lamina.jit(f).trace(x)
+        assert "module @lamina" in lowering.lower_program(program, platform="cpu")
+        expected = "LAPACK's .* on the CPU only" if f in lapack else "host callbacks .* CPU"
+        with pytest.raises(NotImplementedError, match=f"{expected}.*{platform} device"):
+            lowering.lower_program(program, platform=platform)
+    for f in [lambda a: lamina.lax.linalg.triangular_solve(a, a, left_side=True),
+              lambda a: lnp.fft.fft(a), lambda a: a @ a + 1]:
+        program = lamina.jit(f).trace(x)  # native HLO ops: the same text on every platform
+        assert (lowering.lower_program(program, platform=platform)
+                == lowering.lower_program(program, platform="cpu"))
+
+
 # -- on a real accelerator --------------------------------------------------------------
 
 
@@ -361,6 +385,15 @@ def test_gpu_device_to_host(gpu, dtype):
     np.testing.assert_array_equal(lamina.device_get({"x": x})["x"], host)
     cpu = lamina.device_put(x, lamina.devices("cpu")[0])
     np.testing.assert_array_equal(np.asarray(cpu), host)
+
+
+@pytest.mark.gpu
+def test_gpu_linalg_and_callbacks_are_clear_errors(gpu):
+    x = lamina.device_put(np.eye(3, dtype=np.float32), gpu)
+    with pytest.raises(NotImplementedError, match="LAPACK's .* cuda device"):
+        lnp.linalg.inv(x)
+    with pytest.raises(NotImplementedError, match="host callbacks"):
+        lamina.jit(lambda a: (lamina.debug.print("{}", a), a)[1])(x)
 
 
 @pytest.mark.gpu

@@ -69,7 +69,7 @@ def _compile_primitive(primitive: Primitive, in_avals: tuple[Any, ...],
     program = single_primitive_program(primitive, in_avals, params)
     if _config.enable_checks:
         typecheck(program)
-    text = lower_program(program)
+    text = lower_program(program, platform=device.platform)
     loaded = None
     if primitive.name in _EXACT_PRIMITIVES and not any(
             dtypes.is_complex(a.dtype) for a in [*in_avals, *program.out_avals]):

@@ -177,7 +177,10 @@ class FunctionBuilder:
     `type_of(value)` instead of threading types around.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, platform: str = "cpu") -> None:
+        # The platform of the devices the module will run on ("cpu", "cuda", "rocm",
+        # "tpu"): rules that call platform kernels (LAPACK, host callbacks) check it.
+        self.platform = platform
         self._names = itertools.count()
         self._lines: list[str] = []
         self._indent = 4
@@ -286,6 +289,11 @@ class RuleContext:
     def constant(self, value: Any, aval: AbstractArray) -> Value:
         return self.builder.constant(value, aval)
 
+    @property
+    def platform(self) -> str:
+        """The platform the module is lowered for (`lower_program(platform=...)`)."""
+        return self.builder.platform
+
     def effect_token(self) -> Value:
         """The current region's effect token (made by `stablehlo.after_all` on first use).
         An ordered effect takes it as an operand and gives the next one to
@@ -363,16 +371,17 @@ def _lower_eqns(builder: FunctionBuilder, program: Program, args: Sequence[Value
 def lower_program(program: Program, *, donated: Sequence[bool] = (),
                   num_replicas: int = 1, num_partitions: int = 1,
                   prelude: Sequence[str] = (), arg_attrs: Sequence[str | None] = (),
-                  result_attrs: Sequence[str | None] = ()) -> str:
+                  result_attrs: Sequence[str | None] = (), platform: str = "cpu") -> str:
     """The StableHLO module text of `program`; its `main` takes constvars then invars.
 
     `donated[i]` marks argument i (counting constvars first) as a buffer donor.
     `prelude` lines open the module body (e.g. `sdy.mesh` declarations; read after the
     equations are lowered, so their rules may add to it); `arg_attrs[i]` /
     `result_attrs[i]` are extra attribute entries (`sdy.sharding = ...`) of argument or
-    result i (sharded jit, `lamina._spmd`).
+    result i (sharded jit, `lamina._spmd`). `platform`: what the module will be
+    compiled for (the devices' `platform`); rules calling platform kernels check it.
     """
-    builder = FunctionBuilder()
+    builder = FunctionBuilder(platform)
     arg_avals = [v.aval for v in [*program.constvars, *program.invars]]
     args = [builder.fresh(a) for a in arg_avals]
     donated = list(donated) + [False] * (len(args) - len(donated))

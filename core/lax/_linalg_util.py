@@ -75,6 +75,11 @@ def _lapack_call(ctx: RuleContext, routine: str, dtype: np.dtype, operands: Sequ
     unsigned 8-bit integers (LAPACK's character flags, e.g. `uplo=ord("L")`).
     `aliases` maps operand index -> result index (the kernel works in place).
     """
+    if ctx.platform != "cpu":
+        raise NotImplementedError(
+            f"lax.linalg: this op calls LAPACK's {routine}, which lamina links on the CPU "
+            f"only, so it cannot run on a {ctx.platform} device yet: move its operand to "
+            "the CPU first, e.g. lamina.device_put(x, lamina.devices('cpu')[0])")
     _ensure_lapack_targets()
     target = f"lapack_{_LAPACK_PREFIX[np.dtype(dtype)]}{routine}_ffi"
     rank = max(a.ndim for a in operand_avals)

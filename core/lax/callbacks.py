@@ -126,6 +126,11 @@ def _emit_callback(ctx: lowering.RuleContext, args: Sequence[str], fun: Callable
             # the token result's slot (kept, as jax does).
             return (None, *untokened(*operands))
 
+    if ctx.platform != "cpu":
+        raise NotImplementedError(
+            f"host callbacks (pure_callback, debug.print, debug.callback) run only in "
+            f"programs compiled for the CPU in lamina, not on a {ctx.platform} device yet: "
+            "call them outside the jitted function, or run it on a CPU device")
     index = _jaxlib.register_host_callback(fun)
     attrs = {
         "call_target_name": lowering.str_attr(_jaxlib.PYTHON_CALLBACK_TARGET),

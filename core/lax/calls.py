@@ -53,7 +53,7 @@ def jit_impl(*arrays: Any, program: Program, name: str, donated: tuple[bool, ...
     if exe is None:
         if config.enable_checks:
             typecheck(program)
-        text = lowering.lower_program(program, donated=donated)
+        text = lowering.lower_program(program, donated=donated, platform=device.platform)
         exe = Executable(compile_module(text, device, compiler_options), avals,
                          program.out_avals, device, donated)
         _jit_executables[key] = exe
