@@ -314,6 +314,33 @@ else:
             lamina.jit(lamina.shard_map(lambda a: body(lamina, a), mesh=MESH, in_specs=P("x"),
                                         out_specs=P("x"), axis_names={"x"}))(A)
 
+    def test_creation_device_argument_matches_jax():
+        import jax
+        import jax.numpy as jnp
+        jmesh = jax.sharding.Mesh(np.array(jax.devices()).reshape(2, 2), ("x", "y"))
+        spec = ("x", "y")
+        for fn, args in [("zeros", ((4, 8),)), ("ones", ((4, 2), np.int32)),
+                         ("full", ((2, 4), 3.5)), ("eye", (4,)), ("arange", (8.0,)),
+                         ("asarray", (A,)), ("array", (A,))]:
+            ndim = np.ndim(getattr(np, fn)(*args))
+            s = NamedSharding(MESH, P(*spec[:ndim]))
+            got = getattr(lnp, fn)(*args, device=s)
+            want = getattr(jnp, fn)(*args, device=jax.sharding.NamedSharding(
+                jmesh, jax.sharding.PartitionSpec(*spec[:ndim])))
+            assert got.sharding == s, fn
+            assert [sh.index for sh in got.addressable_shards] == [
+                sh.index for sh in want.addressable_shards], fn
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want), err_msg=fn)
+            _check_shards(got, np.asarray(want))
+        d3 = lamina.devices()[3]
+        x = lnp.linspace(0, 1, 5, device=d3)
+        assert x.device == d3 and lnp.zeros_like(x, device=d3).device == d3
+        # DLPack sees one device's memory: a sharded array is exported gathered
+        sharded = lnp.asarray(A, device=NamedSharding(MESH, P("x", "y")))
+        assert sharded.__dlpack_device__() == (1, 0)
+        np.testing.assert_array_equal(np.from_dlpack(sharded), A)
+        np.testing.assert_array_equal(np.asarray(lnp.from_dlpack(A, device=d3)), A)
+
     def test_errors():
         with pytest.raises(ValueError, match="needs 8 devices, but only 4"):
             lamina.make_mesh((4, 2), ("a", "b"))

@@ -118,8 +118,8 @@ class _DLPackView:
         return (1, 0)  # kDLCPU
 
 
-def dlpack_capsule(buf: DeviceBuffer) -> Any:
-    return _jax.buffer_to_dlpack_managed_tensor(buf)
+def dlpack_capsule(buf: DeviceBuffer, stream: int | None = None) -> Any:
+    return _jax.buffer_to_dlpack_managed_tensor(buf, stream=stream)
 
 
 def host_view(buf: DeviceBuffer) -> np.ndarray:

@@ -21,6 +21,8 @@ from lamina.errors import DeletedArrayError
 from lamina.ir import AbstractArray
 
 _BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+# DLPack's DLDeviceType codes (kDLCPU, kDLCUDA, kDLROCM) of the platforms that have one.
+_DLPACK_DEVICE_TYPES = {"cpu": 1, "cuda": 2, "rocm": 10}
 
 
 class Array:
@@ -160,11 +162,22 @@ class Array:
 
     def __dlpack__(self, *, stream: Any = None, max_version: Any = None,
                    dl_device: Any = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule viewing this array's device memory. `stream`: the
+        consumer's CUDA/ROCm stream, which jaxlib makes wait for the data."""
         self._check_alive()
-        return _jaxlib.dlpack_capsule(self._buf)
+        if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
+            raise BufferError(f"__dlpack__: this array lives on DLPack device "
+                              f"{self.__dlpack_device__()}, not {tuple(dl_device)}; move it "
+                              "there first with lamina.device_put")
+        return _jaxlib.dlpack_capsule(self._buf, stream)
 
     def __dlpack_device__(self) -> tuple[int, int]:
-        return (1, 0)  # kDLCPU
+        device = self.device
+        kind = _DLPACK_DEVICE_TYPES.get(device.platform)
+        if kind is None:
+            raise BufferError(f"__dlpack_device__: DLPack has no device type for "
+                              f"{device.platform} arrays")
+        return kind, (0 if kind == _DLPACK_DEVICE_TYPES["cpu"] else device.local_hardware_id)
 
     def item(self, *args: Any) -> Any:
         return self._value().item(*args)
@@ -322,9 +335,13 @@ class ShardedArray(Array):
             self._gathered = gathered
         return gathered
 
+    # NOTE: DLPack describes one device's memory: a sharded array is exported gathered.
     def __dlpack__(self, *, stream: Any = None, max_version: Any = None,
                    dl_device: Any = None, copy: bool | None = None) -> Any:
-        return _jaxlib.dlpack_capsule(self._to_single_device()._buf)
+        return self._to_single_device().__dlpack__(stream=stream, dl_device=dl_device)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._to_single_device().__dlpack_device__()
 
     def delete(self) -> None:
         super().delete()

@@ -193,10 +193,19 @@ def _default_dtype(fn: str, dtype: Any) -> np.dtype:
     return dtypes.default_float_dtype() if dtype is None else _user_dtype(fn, dtype)
 
 
-def _no_device(fn: str, device: Any) -> None:
-    if device is not None:
-        raise NotImplementedError(f"{_name(fn)}: device= is not supported; use "
-                                  "lamina.device_put on the result")
+def _on_device(fn: str, result: Any, device: Any) -> Any:
+    """`result` where jax's `device=` argument asks: on that device, or laid out by that
+    sharding (`lamina.device_put`, also under transformations); None leaves it where it
+    was made."""
+    if device is None:
+        return result
+    from lamina.backend.client import Device
+    from lamina.sharding import Sharding
+    if not isinstance(device, (Device, Sharding)):
+        raise TypeError(f"{_name(fn)}: device must be a lamina device (from lamina.devices()) "
+                        f"or a sharding, got {type(device).__name__}: {device!r}")
+    from lamina._device_api import device_put
+    return device_put(result, device)
 
 
 def _index_dtype() -> np.dtype:

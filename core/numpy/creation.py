@@ -23,7 +23,7 @@ from lamina.backend.array import device_put_host
 from lamina.numpy import shape_ops as _shape_ops
 from lamina.numpy._util import asarray as _asarray, check_arraylike, is_lamina_array
 from lamina.numpy._shape_util import (
-    _copy, _default_dtype, _index_dtype, _name, _no_device, _shape_tuple, _static_int,
+    _copy, _default_dtype, _index_dtype, _name, _on_device, _shape_tuple, _static_int,
     _user_dtype,
 )
 from lamina.numpy.joining import concatenate as _concatenate
@@ -38,7 +38,7 @@ __all__ = [
     "array", "asarray", "copy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
     "empty_like", "full_like", "arange", "linspace", "logspace", "geomspace", "eye",
     "identity", "tri", "tril", "triu", "meshgrid", "diag", "diagflat", "diag_indices",
-    "tril_indices", "triu_indices", "indices", "fromfunction", "frombuffer",
+    "tril_indices", "triu_indices", "indices", "fromfunction", "frombuffer", "from_dlpack",
 ]
 
 Array = Any
@@ -87,7 +87,7 @@ def _stack_device(obj: Any, dtype: np.dtype) -> Array:
 
 
 def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None = "K",
-          ndmin: int = 0) -> Array:
+          ndmin: int = 0, *, device: Any = None) -> Array:
     """Converts `object` to a lamina array.
 
     Python scalars give weakly-typed arrays; lists take the JAX result type of their
@@ -101,6 +101,7 @@ def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None =
         copy: always return a new buffer (lamina inputs are copied on the device).
         order: only 'K' (or None) is supported.
         ndmin: minimum rank: leading axes of length one are added.
+        device: a device or sharding to put the result on (as `lamina.device_put`).
 
     Returns:
         A lamina Array (or a tracer when `object` holds tracers).
@@ -146,11 +147,11 @@ def array(object: Any, dtype: Any = None, copy: bool = True, order: str | None =
             out = device_put_host(host, dtype=dtype)
     if ndmin > out.ndim:
         out = lax.reshape(out, (1,) * (ndmin - out.ndim) + out.shape)
-    return out
+    return _on_device(fn, out, device)
 
 
 def asarray(a: Any, dtype: Any = None, order: str | None = None, *,
-            copy: bool | None = None) -> Array:
+            copy: bool | None = None, device: Any = None) -> Array:
     """Converts `a` to a lamina array, copying only when needed (see `array`).
 
     Args:
@@ -158,6 +159,7 @@ def asarray(a: Any, dtype: Any = None, order: str | None = None, *,
         dtype: the result dtype.
         order: only None or 'K' is supported.
         copy: True forces a copy; None or False copy only when needed.
+        device: a device or sharding to put the result on (as `lamina.device_put`).
 
     Returns:
         A lamina Array (`a` itself when it already is one of the requested dtype).
@@ -169,9 +171,9 @@ def asarray(a: Any, dtype: Any = None, order: str | None = None, *,
     if order is not None and order != "K":
         raise NotImplementedError(f"lamina.numpy.asarray: only order='K' is implemented, got "
                                   f"{order!r}")
-    if dtype is None and not copy and is_lamina_array(a):
+    if dtype is None and not copy and device is None and is_lamina_array(a):
         return a
-    return array(a, dtype=_user_dtype("asarray", dtype), copy=bool(copy))
+    return array(a, dtype=_user_dtype("asarray", dtype), copy=bool(copy), device=device)
 
 
 def copy(a: ArrayLike, order: str | None = None) -> Array:
@@ -207,7 +209,7 @@ def zeros(shape: Any, dtype: Any = None, *, device: Any = None) -> Array:
     Args:
         shape: an int or a tuple of ints.
         dtype: the dtype (default float32, or float64 with x64).
-        device: unsupported (must be None).
+        device: a device or sharding to put the result on (as `lamina.device_put`).
 
     Returns:
         The zero array.
@@ -216,9 +218,8 @@ def zeros(shape: Any, dtype: Any = None, *, device: Any = None) -> Array:
     >>> lnp.zeros((2, 3), lnp.int8).dtype
     dtype('int8')
     """
-    _no_device("zeros", device)
     shape = _creation_shape("zeros", shape, dtype)
-    return lax.full(shape, 0, _default_dtype("zeros", dtype))
+    return _on_device("zeros", lax.full(shape, 0, _default_dtype("zeros", dtype)), device)
 
 
 def ones(shape: Any, dtype: Any = None, *, device: Any = None) -> Array:
@@ -228,9 +229,8 @@ def ones(shape: Any, dtype: Any = None, *, device: Any = None) -> Array:
     >>> lnp.ones(2).tolist()
     [1.0, 1.0]
     """
-    _no_device("ones", device)
     shape = _creation_shape("ones", shape, dtype)
-    return lax.full(shape, 1, _default_dtype("ones", dtype))
+    return _on_device("ones", lax.full(shape, 1, _default_dtype("ones", dtype)), device)
 
 
 def empty(shape: Any, dtype: Any = None, *, device: Any = None) -> Array:
@@ -240,9 +240,8 @@ def empty(shape: Any, dtype: Any = None, *, device: Any = None) -> Array:
     >>> lnp.empty(2).tolist()
     [0.0, 0.0]
     """
-    _no_device("empty", device)
     shape = _creation_shape("empty", shape, dtype)
-    return lax.full(shape, 0, _default_dtype("empty", dtype))
+    return _on_device("empty", lax.full(shape, 0, _default_dtype("empty", dtype)), device)
 
 
 def full(shape: Any, fill_value: ArrayLike, dtype: Any = None, *,
@@ -254,7 +253,7 @@ def full(shape: Any, fill_value: ArrayLike, dtype: Any = None, *,
         fill_value: a scalar or an array broadcastable to `shape`.
         dtype: the dtype (default: `fill_value`'s; a Python scalar gives a weakly
             typed result, as in jax).
-        device: unsupported (must be None).
+        device: a device or sharding to put the result on (as `lamina.device_put`).
 
     Returns:
         The filled array.
@@ -264,13 +263,14 @@ def full(shape: Any, fill_value: ArrayLike, dtype: Any = None, *,
     [7, 7]
     """
     fn = "full"
-    _no_device(fn, device)
     dtype = _user_dtype(fn, dtype)
     check_arraylike(_name(fn), fill_value)
     shape = _creation_shape(fn, shape, None)
     if np.ndim(fill_value) == 0:
-        return lax.full(shape, fill_value, dtype)
-    return _shape_ops.broadcast_to(_asarray(fill_value, dtype), shape)
+        out = lax.full(shape, fill_value, dtype)
+    else:
+        out = _shape_ops.broadcast_to(_asarray(fill_value, dtype), shape)
+    return _on_device(fn, out, device)
 
 
 def _like_shape(fn: str, a: Any, shape: Any) -> tuple[int, ...]:
@@ -293,7 +293,7 @@ def zeros_like(a: ArrayLike, dtype: Any = None, shape: Any = None, *,
         a: an array, a scalar, or anything with `.shape` and `.dtype`.
         dtype: overrides the dtype.
         shape: overrides the shape.
-        device: unsupported (must be None).
+        device: a device or sharding to put the result on (as `lamina.device_put`).
 
     Returns:
         The zero array.
@@ -302,8 +302,7 @@ def zeros_like(a: ArrayLike, dtype: Any = None, shape: Any = None, *,
     >>> lnp.zeros_like(lnp.ones((2, 2), lnp.int8), shape=3).shape
     (3,)
     """
-    _no_device("zeros_like", device)
-    return _like("zeros_like", a, 0, dtype, shape)
+    return _on_device("zeros_like", _like("zeros_like", a, 0, dtype, shape), device)
 
 
 def ones_like(a: ArrayLike, dtype: Any = None, shape: Any = None, *,
@@ -314,8 +313,7 @@ def ones_like(a: ArrayLike, dtype: Any = None, shape: Any = None, *,
     >>> lnp.ones_like(lnp.zeros(2)).tolist()
     [1.0, 1.0]
     """
-    _no_device("ones_like", device)
-    return _like("ones_like", a, 1, dtype, shape)
+    return _on_device("ones_like", _like("ones_like", a, 1, dtype, shape), device)
 
 
 def empty_like(prototype: ArrayLike, dtype: Any = None, shape: Any = None, *,
@@ -326,8 +324,7 @@ def empty_like(prototype: ArrayLike, dtype: Any = None, shape: Any = None, *,
     >>> lnp.empty_like(lnp.ones(2)).tolist()
     [0.0, 0.0]
     """
-    _no_device("empty_like", device)
-    return _like("empty_like", prototype, 0, dtype, shape)
+    return _on_device("empty_like", _like("empty_like", prototype, 0, dtype, shape), device)
 
 
 def full_like(a: ArrayLike, fill_value: ArrayLike, dtype: Any = None, shape: Any = None, *,
@@ -340,14 +337,14 @@ def full_like(a: ArrayLike, fill_value: ArrayLike, dtype: Any = None, shape: Any
     [2, 2]
     """
     fn = "full_like"
-    _no_device(fn, device)
     check_arraylike(_name(fn), fill_value)
     if np.ndim(fill_value) == 0:
-        return _like(fn, a, fill_value, dtype, shape)
+        return _on_device(fn, _like(fn, a, fill_value, dtype, shape), device)
     if not (hasattr(a, "shape") and hasattr(a, "dtype")):
         check_arraylike(_name(fn), a)
     out_dtype = _user_dtype(fn, dtype) or dtypes.dtype_of(a)
-    return _shape_ops.broadcast_to(_asarray(fill_value, out_dtype), _like_shape(fn, a, shape))
+    out = _shape_ops.broadcast_to(_asarray(fill_value, out_dtype), _like_shape(fn, a, shape))
+    return _on_device(fn, out, device)
 
 
 # --------------------------------------------------------------------------------------
@@ -444,6 +441,43 @@ def fromfunction(function: Callable[..., Any], shape: Any, *, dtype: Any = float
     dtype = _user_dtype(fn, dtype)
     grids = [lax.broadcasted_iota(dtype, dims, i) for i in range(len(dims))]
     return function(*grids, **kwargs)
+
+
+def from_dlpack(x: Any, /, *, device: Any = None, copy: bool | None = None) -> Array:
+    """An array from an object that implements the DLPack protocol (`__dlpack__` and
+    `__dlpack_device__`: a torch tensor, a numpy array, another lamina array), with its
+    dtype canonicalised as `asarray` does.
+
+    lamina copies the data (it reads host tensors through numpy and transfers them), so
+    later writes to `x` do not show; tensors on an accelerator must be moved to the host
+    first.
+
+    Args:
+        x: the DLPack producer.
+        device: a device or sharding to put the result on (default: the default device).
+        copy: None or True; False (share `x`'s memory) is not supported.
+
+    >>> import numpy as np, lamina.numpy as lnp
+    >>> lnp.from_dlpack(np.arange(3, dtype=np.int16)).dtype
+    dtype('int16')
+    """
+    fn = "from_dlpack"
+    if copy is False:
+        raise ValueError(f"{_name(fn)}: copy=False (sharing the producer's memory) is not "
+                         "supported: lamina copies DLPack data; pass copy=None or True")
+    if not hasattr(x, "__dlpack__"):
+        raise TypeError(f"{_name(fn)}: expected an object with __dlpack__ (a torch tensor, a "
+                        f"numpy array, ...), got {type(x).__name__}")
+    if is_lamina_array(x):
+        return asarray(x, copy=True, device=device)
+    try:
+        host = np.from_dlpack(x)
+    except (BufferError, RuntimeError, TypeError, ValueError) as e:
+        where = x.__dlpack_device__() if hasattr(x, "__dlpack_device__") else "?"
+        raise BufferError(f"{_name(fn)}: cannot read a {type(x).__name__} on DLPack device "
+                          f"{where} from the host ({e}); move it to the CPU first (for "
+                          "torch: x.cpu())") from e
+    return array(host, device=device)
 
 
 def frombuffer(buffer: Any, dtype: Any = float, count: int = -1, offset: int = 0) -> Array:

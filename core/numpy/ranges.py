@@ -16,7 +16,7 @@ from lamina.ir import Tracer
 from lamina.numpy import shape_ops as _shape_ops
 from lamina.numpy._util import asarray as _asarray, check_arraylike, is_lamina_array, \
     promote_dtypes
-from lamina.numpy._shape_util import _axis, _name, _static_int, _user_dtype
+from lamina.numpy._shape_util import _axis, _name, _on_device, _static_int, _user_dtype
 
 __all__ = ["arange", "linspace", "logspace", "geomspace"]
 
@@ -56,7 +56,7 @@ def _host_scalar(value: Any, dtype: np.dtype) -> np.ndarray:
 
 
 def arange(start: ArrayLike, stop: ArrayLike | None = None, step: ArrayLike | None = None,
-           dtype: Any = None) -> Array:
+           dtype: Any = None, *, device: Any = None) -> Array:
     """Evenly spaced values in `[start, stop)` (jax's dtype rule: the result type of the
     arguments, so `arange(5)` is int32 and `arange(5.0)` float32; never weak).
 
@@ -65,6 +65,7 @@ def arange(start: ArrayLike, stop: ArrayLike | None = None, step: ArrayLike | No
         stop: the end (exclusive).
         step: the spacing (default 1).
         dtype: the result dtype.
+        device: a device or sharding to put the result on (as `lamina.device_put`).
 
     Returns:
         A 1-D array of `ceil((stop - start) / step)` elements.
@@ -94,7 +95,7 @@ def arange(start: ArrayLike, stop: ArrayLike | None = None, step: ArrayLike | No
         out = lax.iota(dtype, size)
         if lo != 0:
             out = lax.add(_host_scalar(lo, dtype), out)
-        return out
+        return _on_device(fn, out, device)
     st = _host_value(step)
     if st == 0:
         raise ValueError(f"{_name(fn)}: step must not be zero")
@@ -106,7 +107,8 @@ def arange(start: ArrayLike, stop: ArrayLike | None = None, step: ArrayLike | No
         out = lax.mul(_host_scalar(st, work), out)
     if lo != 0 or (st < 0 and dtypes.is_inexact(work)):  # 0 + -0.0 is +0.0, as in jax
         out = lax.add(_host_scalar(lo, work), out)
-    return out if work == dtype else lax.convert_element_type(out, dtype)
+    out = out if work == dtype else lax.convert_element_type(out, dtype)
+    return _on_device(fn, out, device)
 
 
 def _linspace_axis(fn: str, axis: Any, ndim: int) -> int:
@@ -126,7 +128,8 @@ def _as_computation(x: Any, dtype: np.dtype) -> Any:
 
 
 def linspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = True,
-             retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+             retstep: bool = False, dtype: Any = None, axis: int = 0, *,
+             device: Any = None) -> Any:
     """`num` evenly spaced samples from `start` to `stop` (array bounds broadcast and
     give one sequence per element, laid along `axis`).
 
@@ -139,6 +142,7 @@ def linspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = 
         dtype: the result dtype (default: the inexact result type of the bounds);
             integer results are floored.
         axis: where the samples lie in the result when the bounds are arrays.
+        device: a device or sharding to put the samples on (as `lamina.device_put`).
 
     Returns:
         The samples, or `(samples, step)` if `retstep`.
@@ -201,6 +205,7 @@ def linspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = 
         out = lax.floor(out)
     if out.dtype != dtype or out.weak_type:
         out = lax.convert_element_type(out, dtype)
+    out = _on_device(fn, out, device)
     return (out, delta) if retstep else out
 
 

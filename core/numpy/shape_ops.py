@@ -20,7 +20,7 @@ from lamina.ir import Tracer
 from lamina.numpy._util import asarray, broadcast_shapes as _broadcast_shapes, check_arraylike
 from lamina.numpy._shape_util import (
     _arr, _axes, _axis, _copy, _gather_static, _moveaxis_perm, _name, _shape_tuple,
-    _slice_axis, _static_int, _take,
+    _on_device, _slice_axis, _static_int, _take,
 )
 
 __all__ = [
@@ -688,7 +688,7 @@ def astype(x: ArrayLike, dtype: Any, /, *, copy: bool = False, device: Any = Non
         x: an array or scalar.
         dtype: the target dtype (None: the default float dtype).
         copy: if True, return a new buffer even when no conversion is needed.
-        device: unsupported (must be None).
+        device: a device or sharding to put the result on (as `lamina.device_put`).
 
     Returns:
         The converted array.
@@ -697,11 +697,9 @@ def astype(x: ArrayLike, dtype: Any, /, *, copy: bool = False, device: Any = Non
     >>> lnp.astype(lnp.arange(3), lnp.float32).dtype
     dtype('float32')
     """
-    if device is not None:
-        raise NotImplementedError("lamina.numpy.astype: device= is not supported; use "
-                                  "lamina.device_put")
     a = _arr("astype", x)
     dtype = dtypes.default_float_dtype() if dtype is None else \
         dtypes.check_user_dtype_supported(dtype, _name("astype"))
     out = lax.convert_element_type(a, dtype)
-    return _copy(out) if copy and out is a else out
+    out = _copy(out) if copy and out is a else out
+    return _on_device("astype", out, device)

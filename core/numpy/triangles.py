@@ -15,7 +15,7 @@ from lamina.backend.array import device_put_host
 from lamina.ir import Tracer
 from lamina.numpy import shape_ops as _shape_ops
 from lamina.numpy._shape_util import (
-    _arr, _default_dtype, _index_dtype, _name, _no_device, _static_int,
+    _arr, _default_dtype, _index_dtype, _name, _on_device, _static_int,
 )
 
 __all__ = [
@@ -70,7 +70,7 @@ def eye(N: int, M: int | None = None, k: int | ArrayLike = 0, dtype: Any = None,
         M: the number of columns (default `N`).
         k: the diagonal: 0 main, > 0 above, < 0 below (may be traced).
         dtype: the dtype (default float32).
-        device: unsupported (must be None).
+        device: a device or sharding to put the result on (as `lamina.device_put`).
 
     Returns:
         An (N, M) array.
@@ -80,12 +80,12 @@ def eye(N: int, M: int | None = None, k: int | ArrayLike = 0, dtype: Any = None,
     [[1, 0], [0, 1]]
     """
     fn = "eye"
-    _no_device(fn, device)
     dtype = _default_dtype(fn, dtype)
     n = _dim(fn, "N", N)
     m = n if M is None else _dim(fn, "M", M)
     mask = _offset_mask(n, m, _offset_arg(fn, k), "eq")
-    return mask if dtypes.is_bool(dtype) else lax.convert_element_type(mask, dtype)
+    out = mask if dtypes.is_bool(dtype) else lax.convert_element_type(mask, dtype)
+    return _on_device(fn, out, device)
 
 
 def identity(n: int, dtype: Any = None) -> Array:

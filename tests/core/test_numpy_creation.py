@@ -407,10 +407,78 @@ def test_creation_errors_name_the_function():
         lnp.array("abc")
     with pytest.raises(NotImplementedError, match="order"):
         lnp.array([1], order="F")
-    with pytest.raises(NotImplementedError, match="device"):
-        lnp.zeros(2, device=lamina.devices()[0])
+    with pytest.raises(TypeError, match="zeros: device must be a lamina device .* str: 'cpu'"):
+        lnp.zeros(2, device="cpu")
     with pytest.raises(TypeError, match="asarray first"):
         lnp.full(2, [1, 2])
+
+
+def test_from_dlpack_matches_jax_and_copies():
+    import jax
+    import jax.numpy as jnp
+    for host in [np.arange(6, dtype=np.int64).reshape(2, 3), np.linspace(0, 1, 5),
+                 np.array([True, False]), np.arange(4, dtype=np.uint8),
+                 np.ones((2, 2), np.complex64), np.zeros((0, 3), np.float16)]:
+        got, want = lnp.from_dlpack(host), jnp.from_dlpack(host)
+        assert (got.dtype, got.shape) == (want.dtype, want.shape), host.dtype
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    # other producers: a jax array, a lamina array (a copy on the requested device)
+    np.testing.assert_array_equal(np.asarray(lnp.from_dlpack(jnp.arange(3.0))), [0, 1, 2])
+    x = lnp.arange(3)
+    y = lnp.from_dlpack(x, device=lamina.devices()[0])
+    assert y is not x and y.tolist() == [0, 1, 2]
+    # a copy: later writes to the producer do not show
+    host = np.arange(4, dtype=np.float32)
+    z = lnp.from_dlpack(host)
+    host[0] = 9
+    assert z.tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="copy=False .* not supported"):
+        lnp.from_dlpack(host, copy=False)
+    with pytest.raises(TypeError, match="expected an object with __dlpack__.* list"):
+        lnp.from_dlpack([1, 2])
+
+    class OnAnAccelerator:  # a producer numpy cannot read (as a CUDA tensor)
+        def __dlpack__(self, **kwargs):
+            raise BufferError("unsupported device")
+
+        def __dlpack_device__(self):
+            return (2, 0)
+
+    with pytest.raises(BufferError, match=r"DLPack device \(2, 0\) .* move it to the CPU"):
+        lnp.from_dlpack(OnAnAccelerator())
+    # lamina arrays describe their device to DLPack consumers
+    assert lnp.ones(2).__dlpack_device__() == jnp.ones(2).__dlpack_device__() == (1, 0)
+    with pytest.raises(BufferError, match=r"not \(2, 0\)"):
+        lnp.ones(2).__dlpack__(dl_device=(2, 0))
+    del jax
+
+
+def test_device_argument_places_results():
+    device = lamina.devices()[0]
+    made = {
+        "zeros": lambda d: lnp.zeros((2, 3), device=d),
+        "ones": lambda d: lnp.ones(2, lnp.int8, device=d),
+        "empty": lambda d: lnp.empty(2, device=d),
+        "full": lambda d: lnp.full((2,), 7, device=d),
+        "zeros_like": lambda d: lnp.zeros_like(lnp.ones(2), device=d),
+        "ones_like": lambda d: lnp.ones_like(lnp.ones(2), device=d),
+        "empty_like": lambda d: lnp.empty_like(lnp.ones(2), device=d),
+        "full_like": lambda d: lnp.full_like(lnp.ones(2), lnp.arange(2), device=d),
+        "eye": lambda d: lnp.eye(3, k=1, device=d),
+        "arange": lambda d: lnp.arange(1, 7, 2, device=d),
+        "linspace": lambda d: lnp.linspace(0, 1, 4, device=d),
+        "array": lambda d: lnp.array([[1, 2]], ndmin=3, device=d),
+        "asarray": lambda d: lnp.asarray(np.arange(3.0), device=d),
+        "astype": lambda d: lnp.astype(lnp.arange(3), lnp.float16, device=d),
+    }
+    for name, make in made.items():
+        placed, default = make(device), make(None)
+        assert placed.device == device, name
+        assert (placed.dtype, placed.weak_type) == (default.dtype, default.weak_type), name
+        np.testing.assert_array_equal(np.asarray(placed), np.asarray(default), err_msg=name)
+    # under jit the placement is part of the program, as jax's device_put
+    f = lamina.jit(lambda a: lnp.zeros(3, device=device) + a)
+    assert f(1.0).tolist() == [1.0, 1.0, 1.0]
 
 
 def test_static_arguments_must_be_concrete():
