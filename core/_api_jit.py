@@ -573,7 +573,8 @@ class JitWrapped:
                 if staged.partitioned or _spmd.needs_partitioning(staged.program, operands):
                     outs = _spmd.run(staged.program, operands, donated=staged.donated,
                                      in_shardings=staged.in_shardings,
-                                     out_shardings=staged.out_shardings, name=self._name)
+                                     out_shardings=staged.out_shardings, name=self._name,
+                                     compiler_options=self._compiler_options)
                     return tree_util.tree_unflatten(staged.out_tree, outs)
             arrays = [x if type(x) is Array else to_array(x) for x in [*staged.consts, *leaves]]
             # NOTE: no donation under debug_nans: a re-run needs the arguments.

@@ -36,7 +36,7 @@ from lamina import dtypes, tree_util
 from lamina.backend import _jaxlib
 from lamina.backend.array import Array, ShardedArray, new_array
 from lamina.backend.client import Device, is_local, local_devices
-from lamina.backend.compile import ReplicatedExecutable, compile_replicated
+from lamina.backend.compile import CompilerOptions, ReplicatedExecutable, compile_replicated
 from lamina.config import config
 from lamina.interpreters import axis_env, batching, eval as eval_interp, lowering
 from lamina.interpreters.eval import EvalTrace
@@ -348,10 +348,12 @@ def _pmap_impl(*args: Any, program: Program, axis_name: Any, axis_size: int, dev
     return results
 
 
-def run_with_replicas(program: Program, args: Sequence[Any], name: str) -> list[Any]:
+def run_with_replicas(program: Program, args: Sequence[Any], name: str,
+                      compiler_options: CompilerOptions = ()) -> list[Any]:
     """Run a jitted program whose body calls pmap (`jit(pmap(f))`), as jax does: one
     executable over the replicas the pmaps need; the program outside the pmaps runs on
-    every replica alike, and its results come back from the first device."""
+    every replica alike, and its results come back from the first device.
+    `compiler_options`: the jit's (canonical tuple)."""
     total = _pmap_replicas(program)
     devs = spanning_devices(program, total, name)
     if devs is None:
@@ -361,7 +363,7 @@ def run_with_replicas(program: Program, args: Sequence[Any], name: str) -> list[
         _agree(f"jit({name})", signature(f"jit({name})", program.in_avals,
                                          [False] * len(program.invars), program.out_avals,
                                          total))
-    key = (program, "jit", tuple(d.id for d in devs), ())
+    key = (program, "jit", tuple(d.id for d in devs), compiler_options)
     exe = _pmap_executables.get(key)
     if exe is None:
         with replica_layout(ReplicaLayout(total, total, ())):
@@ -370,7 +372,7 @@ def run_with_replicas(program: Program, args: Sequence[Any], name: str) -> list[
             text = lowering.lower_program(program, num_replicas=total,
                                           platform=devs[0].platform)
         exe = _pmap_executables[key] = ReplicatedExecutable(
-            compile_replicated(text, devs), [v.aval for v in program.invars],
+            compile_replicated(text, devs, compiler_options), [v.aval for v in program.invars],
             program.out_avals, devs,
             devs[0].platform == "cpu")
     avals = [v.aval for v in [*program.constvars, *program.invars]]

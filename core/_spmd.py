@@ -19,7 +19,8 @@ import numpy as np
 from lamina import dtypes, tree_util
 from lamina.backend import _jaxlib
 from lamina.backend.array import Array, ShardedArray, device_put_host
-from lamina.backend.compile import PartitionedExecutable, compile_partitioned
+from lamina.backend.compile import (CompilerOptions, PartitionedExecutable,
+                                    compile_partitioned)
 from lamina.config import config
 from lamina.interpreters import eval as eval_interp, lowering
 from lamina.ir import AbstractArray, Program, Tracer, typecheck
@@ -152,7 +153,8 @@ def _layouts(shardings: Sequence[Any], avals: Sequence[AbstractArray], n: int, n
 
 def _compile(program: Program, avals: tuple[AbstractArray, ...], donated: tuple[bool, ...],
              mesh: Mesh, in_shardings: list[NamedSharding],
-             out_shardings: list[NamedSharding | None], name: str) -> _Compiled:
+             out_shardings: list[NamedSharding | None], name: str,
+             compiler_options: CompilerOptions) -> _Compiled:
     meshes = _meshes_in(mesh, [*in_shardings, *out_shardings], program, name)
     if config.enable_checks:
         typecheck(program)
@@ -168,7 +170,8 @@ def _compile(program: Program, avals: tuple[AbstractArray, ...], donated: tuple[
                                       result_attrs=res_attrs,
                                       platform=mesh._flat_devices[0].platform)
     devices = mesh._flat_devices
-    loaded = compile_partitioned(text, devices, [s is None for s in out_shardings])
+    loaded = compile_partitioned(text, devices, [s is None for s in out_shardings],
+                                 compiler_options)
     n = len(devices)
     # Check XLA kept the argument layouts we build the inputs with (a mismatch would
     # segfault the execute instead of failing here).
@@ -211,10 +214,11 @@ def _check_placed(name: str, i: int, x: ShardedArray, s: NamedSharding,
 
 def run(program: Program, args: Sequence[Any], *, donated: Sequence[bool] = (),
         in_shardings: Sequence[Any] = (), out_shardings: Sequence[Any] = (),
-        name: str = "jit") -> list[Array]:
+        name: str = "jit", compiler_options: CompilerOptions = ()) -> list[Array]:
     """Run closed `program` partitioned over a mesh. `in_shardings[i]` / `out_shardings[j]`
     are NamedShardings or None (unspecified: the argument's own mesh sharding, else
-    replicated; for outputs, XLA's choice)."""
+    replicated; for outputs, XLA's choice). `compiler_options`: the jit's (canonical
+    tuple)."""
     from lamina._api_pmap import contains_pmap, run_with_replicas
     if contains_pmap(program):  # jit(pmap(f)): a replica-style program, not a mesh one
         if (any(s is not None for s in [*in_shardings, *out_shardings])
@@ -223,7 +227,7 @@ def run(program: Program, args: Sequence[Any], *, donated: Sequence[bool] = (),
                 f"jit({name}): a jitted function that calls pmap cannot also use shardings "
                 "over a mesh (in_shardings/out_shardings/with_sharding_constraint/shard_map) "
                 "in lamina; use one or the other")
-        return run_with_replicas(program, args, name)
+        return run_with_replicas(program, args, name, compiler_options)
     n_in, n_out = len(program.invars), len(program.outvars)
     in_s = list(in_shardings) + [None] * (n_in - len(in_shardings))
     out_s = list(out_shardings) + [None] * (n_out - len(out_shardings))
@@ -240,11 +244,12 @@ def run(program: Program, args: Sequence[Any], *, donated: Sequence[bool] = (),
         chosen.append(s)
     avals = tuple(v.aval for v in program.invars)
     donated = tuple(donated) + (False,) * (n_in - len(donated))
-    key = (program, avals, donated, tuple(chosen), tuple(out_s), config.enable_x64)
+    key = (program, avals, donated, tuple(chosen), tuple(out_s), config.enable_x64,
+           compiler_options)
     compiled = _executables.get(key)
     if compiled is None:
         compiled = _executables[key] = _compile(program, avals, donated, mesh, chosen, out_s,
-                                                name)
+                                                name, compiler_options)
     bufs = []
     for i, (x, s, aval) in enumerate(zip(args, chosen, avals)):
         placed = put(x, s, f"jit({name})")

@@ -314,6 +314,20 @@ else:
             lamina.jit(lamina.shard_map(lambda a: body(lamina, a), mesh=MESH, in_specs=P("x"),
                                         out_specs=P("x"), axis_names={"x"}))(A)
 
+    def test_compiler_options_reach_sharded_and_replica_programs(tmp_path):
+        # a mesh-sharded jit and a jit(pmap(...)) compile with the jit's XLA options
+        x = lamina.device_put(A, NamedSharding(MESH, P("x", "y")))
+        for k, (f, arg, want) in enumerate([
+                (lambda a: a * 3 + 1, x, A * 3 + 1),
+                (lamina.pmap(lambda a: lax.psum(a, "i"), "i"), A, np.tile(A.sum(0), (4, 1)))]):
+            dump = tmp_path / f"dump{k}"
+            g = lamina.jit(f, compiler_options={"xla_dump_to": str(dump)})
+            assert_array_close(g(arg), want, rtol=1e-6)
+            assert any(dump.iterdir()), k          # XLA honoured the option
+            bad = lamina.jit(f, compiler_options={"xla_no_such_option": True})
+            with pytest.raises(RuntimeError, match="compiler_options=.*xla_no_such_option"):
+                bad(arg)
+
     def test_creation_device_argument_matches_jax():
         import jax
         import jax.numpy as jnp

@@ -57,14 +57,9 @@ def compile_module(module_text: str, device: Device,
         # The disk key names the device too: an entry holds its device assignment.
         options = _jaxlib.compile_options(device_assignment=[[device.id]],
                                           overrides=compiler_options)
-        options_key = f"replicas=1,partitions=1,device={device.id}"
-        failure = ("XLA failed to compile a lamina program (a lamina bug; please report "
-                   "it)")
-        if compiler_options:
-            options_key += f",options={compiler_options!r}"
-            failure = (f"XLA failed to compile a program with compiler_options="
-                       f"{dict(compiler_options)!r} (check the option names and values)")
-        exe = _load_or_compile(module_text, [device], options, options_key, failure)
+        exe = _load_or_compile(module_text, [device], options,
+                               f"replicas=1,partitions=1,device={device.id}",
+                               "XLA failed to compile a lamina program", compiler_options)
         _compile_cache[key] = exe
     return exe
 
@@ -145,33 +140,44 @@ class Executable:
 _replicated_cache: dict[tuple[str, tuple[int, ...]], Any] = {}
 
 
-def compile_replicated(module_text: str, devices: Sequence[Device]) -> Any:
+def compile_replicated(module_text: str, devices: Sequence[Device],
+                       compiler_options: CompilerOptions = ()) -> Any:
     """Compile a replica-style module (`mhlo.num_replicas = len(devices)`, replica k on
     `devices[k]`), or fetch it from the in-process cache, or from the persistent cache
     on disk (keyed by the text, the replica count and the device assignment)."""
-    key = (module_text, tuple(d.id for d in devices))
+    key = (module_text, tuple(d.id for d in devices), compiler_options)
     exe = _replicated_cache.get(key)
     if exe is None:
         ids = [d.id for d in devices]
         options = _jaxlib.compile_options(num_replicas=len(devices), num_partitions=1,
-                                          device_assignment=[[i] for i in ids])
+                                          device_assignment=[[i] for i in ids],
+                                          overrides=compiler_options)
         exe = _load_or_compile(module_text, devices, options,
                                f"replicas={len(ids)},partitions=1,assignment={ids}",
-                               "XLA failed to compile a lamina program (a lamina bug; "
-                               "please report it)")
+                               "XLA failed to compile a lamina program", compiler_options)
         _replicated_cache[key] = exe
     return exe
 
 
 def _load_or_compile(module_text: str, devices: Sequence[Device], options: Any,
-                     options_key: str, failure: str) -> Any:
+                     options_key: str, failure: str,
+                     compiler_options: CompilerOptions = ()) -> Any:
     """An executable from the persistent cache, else compiled (and stored).
+    `options_key` names the compile options for the disk key; `failure` starts the
+    error of a failed compile, which blames the user's `compiler_options` when there
+    are some, else lamina.
 
     NOTE: programs calling Python skip the disk cache (they hold this process's
     callbacks), and so do programs spanning several processes: each process would load
     its own copy of an executable whose collectives are set up across processes, a case
     not checked against jaxlib.
     """
+    if compiler_options:
+        options_key += f",options={compiler_options!r}"
+        failure += (f" with compiler_options={dict(compiler_options)!r} (check the option "
+                    "names and values)")
+    else:
+        failure += " (a lamina bug; please report it)"
     client = devices[0].client
     disk_key = None
     if all(is_local(d) for d in devices) and not _jaxlib.has_host_callbacks(module_text):
@@ -294,23 +300,26 @@ _partitioned_cache: dict[tuple[Any, ...], Any] = {}
 
 
 def compile_partitioned(module_text: str, devices: Sequence[Device],
-                        propagate_to_outputs: Sequence[bool]) -> Any:
+                        propagate_to_outputs: Sequence[bool],
+                        compiler_options: CompilerOptions = ()) -> Any:
     """Compile an SPMD module (`mhlo.num_partitions = len(devices)`, partition k on
     `devices[k]`) with XLA's Shardy partitioner, or fetch it from the in-process cache,
     or from the persistent cache on disk."""
-    key = (module_text, tuple(d.id for d in devices), tuple(propagate_to_outputs))
+    key = (module_text, tuple(d.id for d in devices), tuple(propagate_to_outputs),
+           compiler_options)
     exe = _partitioned_cache.get(key)
     if exe is None:
         ids = [d.id for d in devices]
         options = _jaxlib.compile_options(
             num_replicas=1, num_partitions=len(devices),
             device_assignment=[ids], spmd=True,
-            propagate_to_outputs=propagate_to_outputs)
+            propagate_to_outputs=propagate_to_outputs, overrides=compiler_options)
         propagate = "".join("1" if p else "0" for p in propagate_to_outputs)
         exe = _load_or_compile(module_text, devices, options,
                                f"replicas=1,partitions={len(ids)},assignment={ids},"
                                f"spmd=shardy,propagate_to_outputs={propagate}",
-                               "XLA failed to compile a sharded lamina program")
+                               "XLA failed to compile a sharded lamina program",
+                               compiler_options)
         _partitioned_cache[key] = exe
     return exe
 
