@@ -44,8 +44,9 @@ from lamina.interpreters.partial_eval import close_over_consts, trace_to_program
 from lamina._api_batching import broadcast_axes, check_axis_spec
 from lamina.ir import (AbstractArray, Primitive, Program, Tracer, _current_trace,
                        shaped_abstractify, typecheck)
-from lamina.lax.collectives import (ReplicaLayout, _collective_attrs, _groups_attr,
-                                    current_replica_layout, replica_layout, uses_collectives)
+from lamina.lax._collective_groups import (ReplicaLayout, collective_attrs, groups_attr,
+                                           current_replica_layout, replica_layout)
+from lamina.lax.collectives import uses_collectives
 from lamina._pmap_multiprocess import (cross_process_devices, local_layout, signature,
                                        spanning_devices, to_global, to_local)
 from lamina.sharding import PmapSharding
@@ -157,9 +158,9 @@ def _pmap_lowering(ctx: lowering.RuleContext, *args: str, program: Program, axis
         operands.append(x)
     with replica_layout(inner), axis_env.extend(axis_name, axis_size, "pmap"):
         outs = ctx.lower_program(program, operands)
-        _, attrs = _collective_attrs((axis_name,), f"pmap({name})")
+        _, attrs = collective_attrs((axis_name,), f"pmap({name})")
     if gather_groups is not None:
-        attrs = {"replica_groups": _groups_attr(gather_groups)}
+        attrs = {"replica_groups": groups_attr(gather_groups)}
     results = []
     for o, v, aval, m in zip(outs, program.outvars, ctx.avals_out, out_mapped):
         if m:

@@ -18,10 +18,7 @@ Array([0.        , 0.16666667, 0.33333334, 0.5       ], dtype=float32)
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import itertools
-from typing import Any, Hashable, Iterator, NamedTuple, Sequence
+from typing import Any, Hashable, Sequence
 
 import numpy as np
 
@@ -29,6 +26,10 @@ from lamina import dtypes, tree_util
 from lamina.interpreters import ad, axis_env, batching, lowering
 from lamina.interpreters.batching import not_mapped
 from lamina.ir import AbstractArray, Primitive, Tracer, shaped_abstractify
+from lamina.lax._collective_groups import (collective_attrs, current_replica_layout,
+                                           device_groups, group_size, index_groups, mesh_of,
+                                           no_groups_under_vmap, reducer_region,
+                                           replica_axes)
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter", "all_to_all",
            "ppermute", "axis_index", "axis_size"]
@@ -54,193 +55,14 @@ def _canonical_axis(api: str, axis: int, ndim: int, what: str) -> int:
     return axis % ndim
 
 
-def _index_groups(api: str, axis_index_groups: Any, size: int, axis_name: Any,
-                  even: bool) -> tuple[tuple[int, ...], ...] | None:
-    """`axis_index_groups` canonicalised to a tuple of tuples (hashable, for params) and
-    checked: the groups partition the indices `0..size-1` of the axis; `even`: all groups
-    have the same size (what gathers and scatters need)."""
-    if axis_index_groups is None:
-        return None
-    try:
-        groups = tuple(tuple(int(i) for i in g) for g in axis_index_groups)
-    except (TypeError, ValueError):
-        raise TypeError(f"{api}: axis_index_groups must be a list of lists of axis indices, "
-                        f"e.g. [[0, 1], [2, 3]], got {axis_index_groups!r}") from None
-    flat = [i for g in groups for i in g]
-    if not groups or sorted(flat) != list(range(len(flat))):
-        # jax's own check, with its message
-        raise ValueError(f"{api}: axis_index_groups must cover all indices exactly once, got "
-                         f"{axis_index_groups!r}")
-    if len(flat) != size:
-        raise ValueError(f"{api}: axis_index_groups {axis_index_groups!r} cover {len(flat)} "
-                         f"indices, but axis {axis_name!r} has size {size}; they must cover "
-                         f"0..{size - 1} exactly once")
-    if even and len({len(g) for g in groups}) != 1:
-        raise ValueError(f"{api}: the groups of axis_index_groups must all have the same size, "
-                         f"got {axis_index_groups!r}")
-    return groups
 
 
-def _group_size(size: int, groups: tuple[tuple[int, ...], ...] | None) -> int:
-    # NOTE: as jax, the size of the first group (pmean divides by it even when the
-    # groups are uneven).
-    return size if groups is None else len(groups[0])
 
 
-def _no_groups_under_vmap(api: str, groups: Any, message: str) -> None:
-    if groups is not None:
-        raise NotImplementedError(f"{api}: {message} (axis_index_groups={groups!r}); lamina "
-                                  "follows jax here. Use pmap, or write the grouping with "
-                                  "reshapes of the batch")
 
 
 def _shape(x: Any) -> tuple[int, ...]:
     return shaped_abstractify(x).shape
-
-
-# --------------------------------------------------------------------------------------
-# Lowering helpers: replica groups of the (single) pmap axis
-# --------------------------------------------------------------------------------------
-
-
-class ReplicaLayout(NamedTuple):
-    """How the replicas of the program being lowered split into pmap axes.
-
-    `total` replicas; replica r's index along pmap axis `name` is `(r // stride) % size`
-    for `(name, size, stride)` in `axes` (outermost first); `remaining` replicas share each
-    index of the innermost axis so far (a pmap nested inside gets `remaining / its size`
-    as its stride). One pmap of N devices is `ReplicaLayout(N, 1, (('i', N, 1),))`; a jit
-    whose body calls pmap starts from `ReplicaLayout(R, R, ())`.
-    """
-
-    total: int
-    remaining: int
-    axes: tuple[tuple[Any, int, int], ...]
-
-    def nest(self, name: Any, size: int, op: str) -> "ReplicaLayout":
-        if self.remaining % size:
-            raise NotImplementedError(
-                f"{op}: a pmap of size {size} cannot run inside a program over "
-                f"{self.total} replicas whose enclosing axes leave {self.remaining} per "
-                "index; nested or sibling pmaps inside one jit/pmap must have sizes that "
-                "divide each other")
-        stride = self.remaining // size
-        return ReplicaLayout(self.total, stride, (*self.axes, (name, size, stride)))
-
-
-_replica_layout: contextvars.ContextVar[ReplicaLayout | None] = contextvars.ContextVar(
-    "lamina_replica_layout", default=None)
-
-
-@contextlib.contextmanager
-def replica_layout(layout: ReplicaLayout) -> Iterator[ReplicaLayout]:
-    """Lower the program of a replica-style module with this layout in scope."""
-    token = _replica_layout.set(layout)
-    try:
-        yield layout
-    finally:
-        _replica_layout.reset(token)
-
-
-def current_replica_layout() -> ReplicaLayout | None:
-    return _replica_layout.get()
-
-
-def _replica_axes(names: Sequence[Any], op: str) -> tuple[int, list[tuple[int, int]]]:
-    """(total replicas, (size, stride) per name) for a collective over pmap axes."""
-    frames = [axis_env.lookup(n, op) for n in names]
-    if not all(f.kind == "pmap" for f in frames):
-        raise NotImplementedError(
-            f"{op} over axes {tuple(names)!r} cannot be lowered: lamina lowers collectives "
-            "over pmap axes or over the mesh axes of a shard_map, not a mix of both (an "
-            "axis of a vmap inside jit is batched away first)")
-    layout = _replica_layout.get()
-    if layout is None:  # lowered outside a pmap's module: one axis over every replica
-        if len(frames) != 1:
-            raise NotImplementedError(f"{op} over axes {tuple(names)!r} outside a pmap")
-        return frames[0].size, [(frames[0].size, 1)]
-    found = {name: (size, stride) for name, size, stride in layout.axes}
-    missing = [n for n in names if n not in found]
-    if missing:
-        raise NotImplementedError(f"{op}: axis {missing[0]!r} is not a pmap axis of the "
-                                  "program being lowered (a lamina bug if seen)")
-    return layout.total, [found[n] for n in names]
-
-
-def _replica_groups_of(names: Sequence[Any], op: str) -> np.ndarray:
-    """Replica ids grouped by the pmap axes `names`: row g lists the replicas that differ
-    only along `names`, ordered by their (row-major, in `names` order) index along them."""
-    total, axes = _replica_axes(names, op)
-    r = np.arange(total)
-    index = np.zeros(total, np.int64)
-    base = r.copy()
-    for size, stride in axes:
-        digit = (r // stride) % size
-        index = index * size + digit
-        base -= digit * stride
-    rows = [r[base == b][np.argsort(index[base == b], kind="stable")]
-            for b in np.unique(base)]
-    return np.stack(rows)
-
-
-def _partition_groups(mesh: Any, names: Sequence[Any]) -> np.ndarray:
-    """Partition ids grouped by the mesh axes `names`: row g lists the devices that differ
-    only along `names`, ordered by their (row-major) index along those axes."""
-    order = [mesh.axis_names.index(n) for n in names]
-    rest = [i for i in range(len(mesh.axis_names)) if i not in order]
-    ids = np.arange(mesh.size).reshape(mesh.devices.shape).transpose(rest + order)
-    return ids.reshape(-1, int(np.prod([mesh.devices.shape[i] for i in order], dtype=int)))
-
-
-def _mesh_of(names: Sequence[Any], op: str) -> Any:
-    """The mesh when every axis in `names` is a mesh axis of the enclosing shard_map."""
-    frames = [axis_env.lookup(n, op) for n in names]
-    if frames and all(f.kind == "mesh" for f in frames):
-        return frames[0].mesh
-    return None
-
-
-def _device_groups(names: Sequence[Any], op: str,
-                   groups: tuple[tuple[int, ...], ...] | None = None
-                   ) -> tuple[list[list[int]], Any]:
-    """(the device groups of a collective over `names`, the mesh or None): replica ids
-    under pmap, partition ids inside a shard_map; `groups` (axis_index_groups) split
-    each group further, as jax: `[[row[i] for i in g] for row in rows for g in groups]`."""
-    mesh = _mesh_of(names, op)
-    rows = _replica_groups_of(names, op) if mesh is None else _partition_groups(mesh, names)
-    if groups is None:
-        return rows.tolist(), mesh
-    return [[int(row[i]) for i in g] for row in rows for g in groups], mesh
-
-
-_channel_ids = itertools.count(1)
-
-
-def _groups_attr(device_groups: list[list[int]]) -> str:
-    # NOTE: uneven groups (psum with axis_index_groups of different sizes) are padded
-    # with -1, as jax emits them.
-    width = max(len(g) for g in device_groups)
-    return lowering.dense_i64([g + [-1] * (width - len(g)) for g in device_groups])
-
-
-def _collective_attrs(names: Sequence[Any], op: str, global_ids: bool = True,
-                      groups: tuple[tuple[int, ...], ...] | None = None
-                      ) -> tuple[int, dict[str, str]]:
-    """(group size, the replica-group attributes) of a collective over `names`: replicas
-    of a pmap, or partitions (with a channel, as jax emits) inside a shard_map."""
-    device_groups, mesh = _device_groups(names, op, groups)
-    attrs = {"replica_groups": _groups_attr(device_groups)}
-    if mesh is not None:
-        attrs["channel_handle"] = (f"#stablehlo.channel_handle<handle = {next(_channel_ids)}, "
-                                   "type = 1>")
-        if global_ids:
-            attrs["use_global_device_ids"] = "unit"
-    return len(device_groups[0]), attrs
-
-
-def _reducer_region(ctx: lowering.RuleContext, dtype: np.dtype, op: str) -> str:
-    scalar = AbstractArray((), dtype)
-    return ctx.region([scalar, scalar], lambda args: [ctx.op(op, args, scalar)])
 
 
 # --------------------------------------------------------------------------------------
@@ -270,8 +92,8 @@ for _p in _REDUCER_OPS:
 def _allreduce_lowering(prim: Primitive) -> Any:
     def rule(ctx: lowering.RuleContext, x: str, *, axes: tuple[Any, ...],
              axis_index_groups: Groups) -> str:
-        _, attrs = _collective_attrs(axes, prim.name, groups=axis_index_groups)
-        region = _reducer_region(ctx, ctx.avals_in[0].dtype, _REDUCER_OPS[prim])
+        _, attrs = collective_attrs(axes, prim.name, groups=axis_index_groups)
+        region = reducer_region(ctx, ctx.avals_in[0].dtype, _REDUCER_OPS[prim])
         return ctx.op("stablehlo.all_reduce", [x], ctx.aval_out, attrs, regions=[region])
     return rule
 
@@ -318,8 +140,8 @@ def _allreduce_batcher(prim: Primitive) -> Any:
         (x,), (d,) = args, dims
         if frame_name is None or frame_name not in axes:
             return prim.bind(x, axes=axes, axis_index_groups=axis_index_groups), d
-        _no_groups_under_vmap(prim.name, axis_index_groups,
-                              "axis_index_groups not supported in vmap collectives")
+        no_groups_under_vmap(prim.name, axis_index_groups,
+                             "axis_index_groups not supported in vmap collectives")
         rest = tuple(a for a in axes if a != frame_name)
         if d is not_mapped:
             out = ew.mul(x, np.asarray(frame_size, shaped_abstractify(x).dtype)) \
@@ -340,12 +162,12 @@ def _bind_allreduce(prim: Primitive, api: str, x: Any, axis_name: Any,
                     axis_index_groups: Any) -> Any:
     names = _names(axis_name)
     size = _axis_size(names, api)
-    groups = _index_groups(api, axis_index_groups, size, axis_name, even=False)
+    groups = index_groups(api, axis_index_groups, size, axis_name, even=False)
 
     def bind(leaf: Any) -> Any:
         if dtypes.is_python_scalar(leaf) and not isinstance(leaf, bool):
             # A constant is the same on every device (jax folds this case too).
-            return leaf * _group_size(size, groups) if prim is psum_p else leaf
+            return leaf * group_size(size, groups) if prim is psum_p else leaf
         aval = shaped_abstractify(leaf)
         if prim is psum_p and aval.dtype == np.bool_:
             from lamina.lax.elementwise import convert_element_type
@@ -428,7 +250,7 @@ def _all_gather_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...],
 def _all_gather_lowering(ctx: lowering.RuleContext, x: str, *, axis_name: tuple[Any, ...],
                          all_gather_dimension: int, axis_size: int, tiled: bool,
                          axis_index_groups: Groups) -> str:
-    size, attrs = _collective_attrs(axis_name, "all_gather", groups=axis_index_groups)
+    size, attrs = collective_attrs(axis_name, "all_gather", groups=axis_index_groups)
     aval = ctx.avals_in[0]
     if not tiled:  # gather along a new axis of size 1
         shape = list(aval.shape)
@@ -459,11 +281,11 @@ def _reduce_scatter_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...
 def _reduce_scatter_lowering(ctx: lowering.RuleContext, x: str, *,
                              axis_name: tuple[Any, ...], scatter_dimension: int,
                              axis_size: int, tiled: bool, axis_index_groups: Groups) -> str:
-    size, attrs = _collective_attrs(axis_name, "psum_scatter", groups=axis_index_groups)
+    size, attrs = collective_attrs(axis_name, "psum_scatter", groups=axis_index_groups)
     aval = ctx.avals_in[0]
     shape = list(aval.shape)
     shape[scatter_dimension] //= size
-    region = _reducer_region(ctx, aval.dtype, "stablehlo.add")
+    region = reducer_region(ctx, aval.dtype, "stablehlo.add")
     out = ctx.op("stablehlo.reduce_scatter", [x], aval.update(shape=shape),
                  {"scatter_dimension": lowering.i64_attr(scatter_dimension),
                   **attrs}, regions=[region])
@@ -540,8 +362,8 @@ def _all_gather_batcher(frame_name: Any, frame_size: int, args: Sequence[Any],
                                 all_gather_dimension, axis_name=axis_name,
                                 axis_size=axis_size, tiled=tiled,
                                 axis_index_groups=axis_index_groups)
-    _no_groups_under_vmap("all_gather", axis_index_groups,
-                          "axis_index_groups not supported in vmap")
+    no_groups_under_vmap("all_gather", axis_index_groups,
+                         "axis_index_groups not supported in vmap")
     _single_frame("all_gather", axis_name)
     if d is not_mapped:
         y = batching.broadcast_batched(x, frame_size, all_gather_dimension)
@@ -563,8 +385,8 @@ def _reduce_scatter_batcher(frame_name: Any, frame_size: int, args: Sequence[Any
                                 scatter_dimension, axis_name=axis_name,
                                 axis_size=axis_size, tiled=tiled,
                                 axis_index_groups=axis_index_groups)
-    _no_groups_under_vmap("psum_scatter", axis_index_groups,
-                          "axis_index_groups not supported in vmap")
+    no_groups_under_vmap("psum_scatter", axis_index_groups,
+                         "axis_index_groups not supported in vmap")
     _single_frame("psum_scatter", axis_name)
     if d is not_mapped:
         y = ew.mul(x, np.asarray(frame_size, shaped_abstractify(x).dtype))
@@ -591,9 +413,9 @@ def all_gather(x: Any, axis_name: AxisName, *, axis_index_groups: Any = None, ax
            [0, 1, 2]], dtype=int32)
     """
     names = _names(axis_name)
-    groups = _index_groups("all_gather", axis_index_groups, _axis_size(names, "all_gather"),
-                           axis_name, even=True)
-    size = _group_size(_axis_size(names, "all_gather"), groups)
+    groups = index_groups("all_gather", axis_index_groups, _axis_size(names, "all_gather"),
+                          axis_name, even=True)
+    size = group_size(_axis_size(names, "all_gather"), groups)
 
     def bind(leaf: Any) -> Any:
         aval = shaped_abstractify(leaf)
@@ -620,9 +442,9 @@ def psum_scatter(x: Any, axis_name: AxisName, *, scatter_dimension: int = 0,
     Array([ 9., 12., 15.], dtype=float32)
     """
     names = _names(axis_name)
-    groups = _index_groups("psum_scatter", axis_index_groups,
-                           _axis_size(names, "psum_scatter"), axis_name, even=True)
-    size = _group_size(_axis_size(names, "psum_scatter"), groups)
+    groups = index_groups("psum_scatter", axis_index_groups,
+                          _axis_size(names, "psum_scatter"), axis_name, even=True)
+    size = group_size(_axis_size(names, "psum_scatter"), groups)
 
     def bind(leaf: Any) -> Any:
         aval = shaped_abstractify(leaf)
@@ -667,8 +489,8 @@ def _all_to_all_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...],
 def _all_to_all_lowering(ctx: lowering.RuleContext, x: str, *, axis_name: tuple[Any, ...],
                          split_axis: int, concat_axis: int, axis_size: int,
                          axis_index_groups: Groups) -> str:
-    size, attrs = _collective_attrs(axis_name, "all_to_all", global_ids=False,
-                                    groups=axis_index_groups)
+    size, attrs = collective_attrs(axis_name, "all_to_all", global_ids=False,
+                                   groups=axis_index_groups)
     return ctx.op("stablehlo.all_to_all", [x], ctx.aval_out,
                   {"split_dimension": lowering.i64_attr(split_axis),
                    "concat_dimension": lowering.i64_attr(concat_axis),
@@ -694,8 +516,8 @@ def _all_to_all_batcher(frame_name: Any, frame_size: int, args: Sequence[Any],
                                      **params), d
         return all_to_all_p.bind(x, split_axis=split_axis + (d <= split_axis),
                                  concat_axis=concat_axis + (d <= concat_axis), **params), d
-    _no_groups_under_vmap("all_to_all", axis_index_groups,
-                          "axis_index_groups not supported in vmap")
+    no_groups_under_vmap("all_to_all", axis_index_groups,
+                         "axis_index_groups not supported in vmap")
     _single_frame("all_to_all", axis_name)
     # Lane l's output: chunk l (along split_axis) of every lane j's x, concatenated along
     # concat_axis in lane order. With the lanes first: split split_axis into (chunk,
@@ -727,9 +549,9 @@ def all_to_all(x: Any, axis_name: AxisName, split_axis: int, concat_axis: int, *
     """
     from lamina.lax.structural import expand_dims, squeeze
     names = _names(axis_name)
-    groups = _index_groups("all_to_all", axis_index_groups, _axis_size(names, "all_to_all"),
-                           axis_name, even=True)
-    size = _group_size(_axis_size(names, "all_to_all"), groups)
+    groups = index_groups("all_to_all", axis_index_groups, _axis_size(names, "all_to_all"),
+                          axis_name, even=True)
+    size = group_size(_axis_size(names, "all_to_all"), groups)
 
     def bind(leaf: Any) -> Any:
         aval = shaped_abstractify(leaf)
@@ -777,11 +599,11 @@ def _ppermute_abstract_eval(x: AbstractArray, *, axis_name: tuple[Any, ...],
 def _ppermute_lowering(ctx: lowering.RuleContext, x: str, *, axis_name: tuple[Any, ...],
                        perm: tuple[tuple[int, int], ...]) -> str:
     # Replica (pmap) or partition (shard_map) ids: the same permutation in every group.
-    groups, mesh = _device_groups(axis_name, "ppermute")
+    groups, mesh = device_groups(axis_name, "ppermute")
     pairs = [[int(g[s]), int(g[t])] for g in groups for s, t in perm]
     attrs: dict[str, str] = {}
     if mesh is not None:
-        attrs["channel_handle"] = _collective_attrs(axis_name, "ppermute")[1]["channel_handle"]
+        attrs["channel_handle"] = collective_attrs(axis_name, "ppermute")[1]["channel_handle"]
     if not pairs:
         return ctx.op("stablehlo.multiply", [x, ctx.constant(0, ctx.avals_in[0])],
                       ctx.aval_out)
@@ -858,10 +680,10 @@ def _axis_index_abstract_eval(*, axis_name: Any) -> AbstractArray:
 
 
 def _axis_index_lowering(ctx: lowering.RuleContext, *, axis_name: Any) -> str:
-    mesh = _mesh_of((axis_name,), "axis_index")
+    mesh = mesh_of((axis_name,), "axis_index")
     u32 = AbstractArray((), np.uint32)
     if mesh is None:  # (replica id // stride) % size along the pmap axis
-        _, [(size, stride)] = _replica_axes((axis_name,), "axis_index")
+        _, [(size, stride)] = replica_axes((axis_name,), "axis_index")
         replica = ctx.op("stablehlo.replica_id", [], u32)
         if stride != 1:
             replica = ctx.op("stablehlo.divide", [replica, ctx.constant(stride, u32)], u32)
