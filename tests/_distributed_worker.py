@@ -72,9 +72,10 @@ def transforms() -> None:
     (put("rev", rev(x)[0]), put("rev_jit", lamina.jit(rev)(x)[0]))
     out["rev_index"], out["rev_jit_index"] = [np.asarray(r[1]).tolist()
                                               for r in (rev(x), lamina.jit(rev)(x))]
-    # Inside a loop (jitted: an eager scan_p runs on one device, which a pmap cannot).
+    # Inside a loop, jitted and eager (both one program over the replicas).
     loop = lambda x: lax.fori_loop(0, 3, lambda i, c: f(w, c) / 4, x)  # noqa: E731
-    put("loop_jit", lamina.jit(loop)(x))
+    put("loop_jit", lamina.jit(loop)(x)), put("loop_eager", loop(x))
+    put("scan_eager", lax.scan(lambda c, _: (f(w, c) / 4, None), x, None, length=2)[0])
     put("scan_jit_grad", lamina.jit(lamina.grad(lambda x: lnp.sum(lax.scan(
         lambda c, _: (f(w, c) / 4, None), x, None, length=2)[0])))(x))
     # An output returned once (out_axes=None) under grad: every process's same loss.

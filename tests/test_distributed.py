@@ -133,7 +133,7 @@ def test_dead_peer_fails_survivor_fast(scenario, victim):
 _ROWS = ["vg_gx", "grad_gx", "jit_pmap", "jit_around", "jit_around_again", "jit_pmap_jit",
          "once_grad", "dp_step", "dp_step_jit", "vmap_inside", "vmap_outside", "static_3",
          "static_4", "static_grad", "donated", "donated_again", "loop_jit", "scan_jit_grad", "rev",
-         "rev_jit"]
+         "rev_jit", "loop_eager", "scan_eager"]
 _WHOLE = ["vg_gw", "jit_vg_gw", "grad_jit_gw", "once_value", "vmap_grad"]
 
 

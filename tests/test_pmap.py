@@ -152,6 +152,28 @@ else:
         h = lambda L: L.jit(L.vmap(lambda x: L.pmap(lambda a: L.lax.psum(a, 'i'), 'i')(x)))
         assert_array_close(h(lamina)(X[:, :2].T), np.asarray(h(jax)(X[:, :2].T)))
 
+    def test_eager_control_flow_around_pmap_matches_jax():
+        # scan/fori/while/cond run eagerly (no jit) with a pmap in the body: one program
+        # over the replicas, as jit(pmap) (jax compiles them the same way)
+        import jax
+        import jax.numpy as jnp
+
+        def cases(L):
+            f = L.pmap(lambda v: L.lax.psum(v, "i") * 0.1 + L.lax.axis_index("i"), "i")
+            return {
+                "scan": lambda x: L.lax.scan(lambda c, _: (f(c), c.sum()), x, None, length=3),
+                "fori": lambda x: L.lax.fori_loop(0, 3, lambda i, c: f(c) * i, x),
+                "while": lambda x: L.lax.while_loop(lambda c: c.sum() < 50, f, x),  # 1 trip
+                "cond": lambda x: L.lax.cond(x.sum() > 0, f, lambda c: c - 1, x),
+                "switch": lambda x: L.lax.switch(1, [lambda c: c, f], x),
+            }
+
+        ours, theirs = cases(lamina), cases(jax)
+        for name in ours:
+            got, want = ours[name](X), theirs[name](jnp.asarray(X))
+            for a, b in zip(lamina.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+                assert_array_close(a, np.asarray(b), rtol=1e-5, err_msg=name)
+
     def test_in_axes_out_axes_kwargs_and_static():
         w = np.float32(3.0)
         f = lamina.pmap(lambda x, w: x * w, in_axes=(0, None))

@@ -63,10 +63,27 @@ def single_primitive_program(primitive: Primitive, in_avals: Sequence[Any],
     return Program([], invars, [Eqn(primitive, invars, outvars, params)], outvars)
 
 
+class _OverReplicas:
+    """An eager control-flow primitive (scan, while, cond...) whose body calls pmap: run
+    as `jit(pmap(...))` is, one program over the replicas its pmaps need."""
+
+    __slots__ = ("program", "name")
+
+    def __init__(self, program: Program, name: str) -> None:
+        self.program, self.name = program, name
+
+    def call_matched(self, arrays: Sequence[Array]) -> list[Any]:
+        from lamina._api_pmap import run_with_replicas
+        return run_with_replicas(self.program, arrays, self.name)
+
+
 def _compile_primitive(primitive: Primitive, in_avals: tuple[Any, ...],
-                       params: dict[str, Any], device: Device) -> Executable:
+                       params: dict[str, Any], device: Device) -> Executable | _OverReplicas:
+    from lamina._api_pmap import contains_pmap
     from lamina.interpreters.lowering import lower_program
     program = single_primitive_program(primitive, in_avals, params)
+    if contains_pmap(program):
+        return _OverReplicas(program, primitive.name)
     if _config.enable_checks:
         typecheck(program)
     text = lower_program(program, platform=device.platform)
