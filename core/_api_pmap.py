@@ -179,15 +179,17 @@ lowering.register_lowering(pmap_p, _pmap_lowering)
 # --------------------------------------------------------------------------------------
 
 
-def _resolve_devices(devices: tuple[Device, ...] | None, n: int, name: str
-                     ) -> tuple[Device, ...]:
+def _resolve_devices(devices: tuple[Device, ...] | None, n: int, name: str,
+                     backend: str | None = None) -> tuple[Device, ...]:
+    """`devices`, checked to be `n`, or else the first `n` local devices of `backend`
+    (default: the default backend)."""
     if devices is not None:
         if len(devices) != n:
             raise ValueError(f"pmap({name}): the mapped axis has size {n} (times the sizes "
                              f"of pmaps nested inside), but {len(devices)} devices were given "
                              f"(devices={list(devices)}); they must match")
         return devices
-    available = local_devices()
+    available = local_devices(backend=backend)
     if n > len(available):
         raise ValueError(
             f"pmap({name}): compiling computation that requires {n} logical devices, but "
@@ -507,12 +509,13 @@ class PmapWrapped:
     def __init__(self, fun: Callable[..., Any], axis_name: Hashable, in_axes: Any,
                  out_axes: Any, static_broadcasted_argnums: tuple[int, ...],
                  devices: tuple[Device, ...] | None, axis_size: int | None,
-                 donate_argnums: tuple[int, ...]) -> None:
+                 donate_argnums: tuple[int, ...], backend: str | None = None) -> None:
         self._fun = fun
         self._axis_name = axis_name if axis_name is not None else _AnonymousAxis()
         self._in_axes, self._out_axes = in_axes, out_axes
         self._static = static_broadcasted_argnums
         self._devices = devices
+        self._backend = backend  # where devices=None picks from
         self._axis_size = axis_size
         self._donate = donate_argnums
         self._name = getattr(fun, "__name__", type(fun).__name__)
@@ -613,10 +616,12 @@ class PmapWrapped:
         if self._axis_size is not None and self._axis_size != size:
             raise ValueError(f"pmap({name}): specified axis_size {self._axis_size} doesn't "
                              f"match received axis_size {size}")
-        if self._devices is None and size > len(local_devices()):
+        devices = self._devices
+        if devices is None and self._backend is not None:
+            devices = _resolve_devices(None, size, name, self._backend)
+        elif devices is None and size > len(local_devices()):
             _resolve_devices(None, size, name)  # the error, before tracing
         local_size = size
-        devices = self._devices
         spanning = cross_process_devices(devices, size, name)
         if spanning is not None:  # each process feeds its devices' slices
             if any(f.kind in ("pmap", "mesh") for f in axis_env.frames()):
@@ -724,7 +729,8 @@ def pmap(fun: Callable[..., Any], axis_name: Hashable = None, *, in_axes: Any = 
         static_broadcasted_argnums: positional arguments passed as Python values
             (hashable; a new value retraces).
         devices: the devices to run on (default: the first N of `lamina.local_devices()`).
-        backend: accepted for jax compatibility (`'cpu'` or None).
+        backend: the platform whose devices to use when `devices` is None ('cpu',
+            'cuda', 'gpu', 'tpu'; default: the default backend).
         axis_size: the mapped size, checked against the inputs.
         donate_argnums: arguments whose buffers the computation may reuse.
 
@@ -740,9 +746,8 @@ def pmap(fun: Callable[..., Any], axis_name: Hashable = None, *, in_axes: Any = 
     """
     if not callable(fun):
         raise TypeError(f"pmap: expected a function, got {type(fun).__name__}: {fun!r}")
-    if backend not in (None, "cpu"):
-        raise ValueError(f"pmap: backend {backend!r} is not available; available backends: "
-                         "['cpu']")
+    if backend is not None:
+        local_devices(backend=backend)  # an unknown or unloadable platform: its error now
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
     check_axis_spec("pmap", "in_axes", in_axes)
@@ -758,7 +763,7 @@ def pmap(fun: Callable[..., Any], axis_name: Hashable = None, *, in_axes: Any = 
     return PmapWrapped(fun, axis_name, in_axes, out_axes,
                        _as_int_tuple(static_broadcasted_argnums, "static_broadcasted_argnums"),
                        devices, axis_size,
-                       _as_int_tuple(donate_argnums, "donate_argnums"))
+                       _as_int_tuple(donate_argnums, "donate_argnums"), backend)
 
 
 del dtypes

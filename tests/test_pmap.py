@@ -201,6 +201,13 @@ else:
         assert_array_close(y, np.broadcast_to(X[:2].sum(0), (2, 2, 3)), rtol=1e-6)
         g = lamina.pmap(lambda x: x * 2, devices=lamina.devices()[2:])
         assert g(X[:2]).devices() == set(lamina.devices()[2:])
+        # backend= picks the devices of that platform (the first N local ones)
+        h = lamina.pmap(lambda x: lax.psum(x, 'i'), 'i', backend="cpu")
+        assert h(X[:3]).sharding == PmapSharding(lamina.local_devices(backend="cpu")[:3])
+        with pytest.raises(RuntimeError, match="backend 'no_such_chip' is not available"):
+            lamina.pmap(lambda x: x, backend="no_such_chip")
+        with pytest.raises(ValueError, match="requires 5 logical devices, but only 4"):
+            lamina.pmap(lambda x: x, backend="cpu")(np.ones((5, 2)))
 
     def test_jit_and_vmap_inside():
         @lamina.jit
