@@ -4,7 +4,7 @@ The public surface mirrors `jax`: `lamina.numpy` ≈ `jax.numpy`, `lamina.lax` �
 `jax.lax`, `lamina.tree_util` ≈ `jax.tree_util`, and the transformations (`jit`,
 `grad`, `vmap`...) and device functions below.
 """
-from lamina.config import config as config, debug_nans as debug_nans
+from lamina.config import config as config, debug_infs as debug_infs, debug_nans as debug_nans
 from lamina.backend.array import Array as Array
 from lamina.backend.client import (
     default_backend as default_backend,

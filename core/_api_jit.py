@@ -432,14 +432,15 @@ class JitWrapped:
         return wrapped
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # NOTE: debug_nans skips the fast path (its one cost when off: the dict lookup).
+        # NOTE: debug_nans/infs skip the fast path (their one cost when off: the dict
+        # lookup).
         if (kwargs or not self._fast_ok) and self._split_ok:
             # keyword or static arguments: the fast path keyed on the split call
-            if _get_trace() is None and not _flags["debug_nans"] and not _get_frames():
+            if _get_trace() is None and not _flags["debug_floats"] and not _get_frames():
                 out = self._call_split(args, kwargs, 1 if _flags["enable_x64"] else 0)
                 if out is not _MISS:
                     return out
-        elif self._fast_ok and not kwargs and _get_trace() is None and not _flags["debug_nans"]:
+        elif self._fast_ok and not kwargs and _get_trace() is None and not _flags["debug_floats"]:
             # NOTE: the dispatch fast path: the arguments' signature (`_fast_signature`)
             # finds a launcher made by an earlier call of that signature; it returns
             # _MISS where an argument needs the general path's handling (or error).
@@ -467,8 +468,8 @@ class JitWrapped:
                     out = launch(args)
                     if out is not _MISS:
                         return out
-        if _flags["debug_nans"]:
-            return self._call_debug_nans(args, kwargs)
+        if _flags["debug_floats"]:
+            return self._call_debug_floats(args, kwargs)
         return self._call(args, kwargs)
 
     def _call_tree(self, args: tuple[Any, ...], x64: int) -> Any:
@@ -541,25 +542,25 @@ class JitWrapped:
             self._recent[x64 + 2] = entry
         return out
 
-    def _call_debug_nans(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """`self(*args, **kwargs)` under debug_nans: a NaN in the outputs of a compiled
-        program run within this call re-runs the function op by op (jax's
+    def _call_debug_floats(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`self(*args, **kwargs)` under debug_nans/debug_infs: a NaN (inf) in the outputs
+        of a compiled program run within this call re-runs the function op by op (jax's
         `maybe_recursive_nan_check`)."""
-        from lamina import _debug_nans
-        state = _debug_nans._state
+        from lamina import _debug_floats
+        state = _debug_floats._state
         if state["deoptimized"]:
             return self._fun(*args, **kwargs)
         state["depth"] += 1
         try:
-            return self._call(args, kwargs, debug_nans=True)
-        except _debug_nans._JitNaN as e:
-            name = e.name
+            return self._call(args, kwargs, debug_floats=True)
+        except _debug_floats._JitBadFloat as e:
+            found = e
         finally:
             state["depth"] -= 1
-        _debug_nans.rerun_deoptimized(name, self._fun, args, kwargs)
+        _debug_floats.rerun_deoptimized(found.name, found.kind, self._fun, args, kwargs)
 
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any],
-              debug_nans: bool = False) -> Any:
+              debug_floats: bool = False) -> Any:
         """The general path of `self(*args, **kwargs)`: stage (or find the staged
         program), then run it (eagerly) or bind it (under a transformation)."""
         staged, leaves = self._stage(args, kwargs)
@@ -577,11 +578,11 @@ class JitWrapped:
                                      compiler_options=self._compiler_options)
                     return tree_util.tree_unflatten(staged.out_tree, outs)
             arrays = [x if type(x) is Array else to_array(x) for x in [*staged.consts, *leaves]]
-            # NOTE: no donation under debug_nans: a re-run needs the arguments.
+            # NOTE: no donation under debug_nans/infs: a re-run needs the arguments.
             outs = jit_impl(*arrays, program=staged.program, name=self._name,
-                            donated=(False,) * len(arrays) if debug_nans else staged.donated,
+                            donated=(False,) * len(arrays) if debug_floats else staged.donated,
                             compiler_options=self._compiler_options)
-            if trace is None and not _get_frames() and not debug_nans:
+            if trace is None and not _get_frames() and not debug_floats:
                 if self._fast_ok and not kwargs:
                     self._add_fast_launcher(args, staged, arrays)
                 elif self._split_ok:

@@ -150,6 +150,55 @@ def test_nan_passed_through_is_reported_as_not_reproduced():
             f(nan)
 
 
+def _jax_raises_inf(fun, *args):
+    with jax.debug_infs(True):
+        try:
+            jax.block_until_ready(fun(*args))
+        except FloatingPointError as e:
+            return str(e).split(" encountered in ")[1].split()[0]  # the primitive
+    return None
+
+
+def _exp_then_scale(x):
+    return lnp.exp(x) * 2.0  # the inf
+
+
+def test_debug_infs_matches_jax():
+    big = np.array([1.0, 100.0], np.float32)
+    line = f"{__file__}:{_line_of(_exp_then_scale, 'the inf')} (_exp_then_scale)"
+    cases = [  # (jax function, lamina function, args)
+        (lambda x: jnp.exp(x) * 2.0, _exp_then_scale, (big,)),
+        (jax.jit(lambda x: jnp.exp(x) * 2.0), lamina.jit(_exp_then_scale), (big,)),
+        (lambda a, b: jnp.asarray(a) / b, lambda a, b: lnp.asarray(a) / b,
+         (np.ones(2, np.float32), np.zeros(2, np.float32))),
+        (jax.grad(lambda x: jnp.log(x).sum()), lamina.grad(lambda x: lnp.log(x).sum()),
+         (np.array([0.0, 1.0], np.float32),)),
+    ]
+    for jax_fun, fun, args in cases:
+        primitive = _jax_raises_inf(jax_fun, *args)
+        assert primitive is not None
+        with lamina.debug_infs(True):
+            with pytest.raises(FloatingPointError,
+                               match=rf"invalid value \(inf\) encountered in {primitive}"):
+                fun(*args)
+    with lamina.debug_infs(True):
+        with pytest.raises(FloatingPointError) as e:
+            lamina.jit(_exp_then_scale)(big)
+        assert str(e.value) == f"invalid value (inf) encountered in exp at {line}"
+        # debug_infs alone leaves NaNs alone (as jax), and finite results pass
+        assert np.isnan(np.asarray(lnp.log(lnp.float32(-1.0))))
+        assert np.asarray(lamina.jit(_exp_then_scale)(lnp.zeros(2))).tolist() == [2.0, 2.0]
+        with pytest.raises(FloatingPointError, match=r"jit\(<lambda>\).*produced no inf"):
+            lamina.jit(lambda x: x)(lnp.array([np.inf]))
+    # both flags: a NaN is still reported as one
+    with lamina.debug_infs(True), lamina.debug_nans(True):
+        with pytest.raises(FloatingPointError, match=r"\(nan\) encountered in log"):
+            lnp.log(lnp.float32(-1.0))
+    assert not lamina.config.debug_infs and not lamina.config.flags()["debug_infs"]
+    with pytest.raises(ValueError, match="unknown flag 'debug_floats'"):
+        lamina.config.update("debug_floats", True)  # derived, not a flag
+
+
 def test_env_var_in_subprocess():
     code = textwrap.dedent("""
         import lamina, lamina.numpy as lnp

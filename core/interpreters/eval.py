@@ -154,8 +154,8 @@ class EvalTrace(Trace):
         arrays = [x if type(x) is Array else to_array(x) for x in args]
         if impl is not None:
             outs = impl(*arrays, **params)
-            if _flags["debug_nans"]:
-                _check_nans(primitive, outs)
+            if _flags["debug_floats"]:
+                _check_floats(primitive, outs)
             return outs
         device, arrays = common_device(arrays, primitive)
         avals = tuple([a.aval for a in arrays])
@@ -171,8 +171,8 @@ class EvalTrace(Trace):
             exe = _executables[key] = _compile_primitive(primitive, avals, params, device)
         # NOTE: the key holds exactly the arguments' types and device (common_device).
         outs = exe.call_matched(arrays)
-        if _flags["debug_nans"]:
-            _check_nans(primitive, outs, True)
+        if _flags["debug_floats"]:
+            _check_floats(primitive, outs, True)
         return outs if primitive.multiple_results else outs[0]
 
 
@@ -183,8 +183,8 @@ def running_eagerly() -> bool:
     return trace is None or type(trace) is EvalTrace
 
 
-def _check_nans(primitive: Primitive, outs: Any, as_list: bool = False) -> None:
-    from lamina._debug_nans import check_primitive
+def _check_floats(primitive: Primitive, outs: Any, as_list: bool = False) -> None:
+    from lamina._debug_floats import check_primitive
     many = as_list or primitive.multiple_results
     check_primitive(primitive.name, outs if many else [outs])
 
@@ -262,8 +262,8 @@ def eager_binary(primitive: Primitive, accepts: Callable[[Any], bool] | None = N
         return new_array(exe._launch(bufs)[0], exe._single_out, device)
 
     def fast(x: Any, y: Any) -> Any:
-        # NOTE: under debug_nans the general path checks each output.
-        if _get_trace() is None and not _flags["debug_nans"]:
+        # NOTE: under debug_nans/infs the general path checks each output.
+        if _get_trace() is None and not _flags["debug_floats"]:
             tx, ty = type(x), type(y)
             if tx is Array and ty is Array:
                 device = x._device

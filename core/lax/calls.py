@@ -58,8 +58,8 @@ def jit_impl(*arrays: Any, program: Program, name: str, donated: tuple[bool, ...
                          program.out_avals, device, donated)
         _jit_executables[key] = exe
     outs = exe(arrays)
-    if _flags["debug_nans"]:
-        from lamina._debug_nans import check_jit
+    if _flags["debug_floats"]:
+        from lamina._debug_floats import check_jit
         check_jit(name, outs, lambda: pe.eval_program(program, [], arrays))
     return outs
 
