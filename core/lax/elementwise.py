@@ -1,6 +1,6 @@
-"""Elementwise primitives: jax.lax's unary and binary math, bitwise ops, comparisons
-and `stop_gradient`; `select_n`/`clamp` (`selection.py`) and the dtype conversions
-(`conversions.py`) join this namespace.
+"""Elementwise primitives: jax.lax's unary and binary math and `stop_gradient`; bitwise
+ops (`bitwise.py`), comparisons (`comparisons.py`), `select_n`/`clamp` (`selection.py`)
+and the dtype conversions (`conversions.py`) join this namespace.
 
 Every wrapper has jax.lax's name, signature, accepted dtypes and weak-type behaviour.
 Operands must share one dtype and one shape, except that 0-d operands broadcast (jax
@@ -603,44 +603,6 @@ clz_p, clz = _unop("clz", _int, "stablehlo.count_leading_zeros",
                    "an integer array or scalar.", f"The counts, {_SAME}")
 
 # --------------------------------------------------------------------------------------
-# Bitwise operations (logical on bool)
-# --------------------------------------------------------------------------------------
-
-_BITWISE_XY = "bool or integer arrays or scalars"
-_BITWISE_OUT = "An array of the operands' dtype and common shape."
-not_p, bitwise_not = _unop("not", _bool_or_int, "stablehlo.not",
-                           "Elementwise NOT: logical for bool, bitwise (`~x`) for integers.",
-                           "a bool or integer array or scalar.", f"`~x` {_SAME}",
-                           public="bitwise_not")
-and_p, bitwise_and = _binop("and", _bool_or_int, "stablehlo.and",
-                            "Elementwise AND: logical for bool, bitwise for integers.",
-                            _BITWISE_XY, _BITWISE_OUT, public="bitwise_and")
-or_p, bitwise_or = _binop("or", _bool_or_int, "stablehlo.or",
-                          "Elementwise OR: logical for bool, bitwise for integers.",
-                          _BITWISE_XY, _BITWISE_OUT, public="bitwise_or")
-xor_p, bitwise_xor = _binop("xor", _bool_or_int, "stablehlo.xor",
-                            "Elementwise XOR: logical for bool, bitwise for integers.",
-                            _BITWISE_XY, _BITWISE_OUT, public="bitwise_xor")
-# NOTE: the names older jax.lax versions used; jax 0.10 spells them bitwise_*.
-
-# NOTE: shifts follow XLA: the amount y is read as unsigned, and amounts of at least
-# the bit width shift every bit out (giving 0, or -1 for an arithmetic right shift of
-# a negative x).
-_SHIFT_XY = "integer arrays or scalars (x the values, y the shift amounts)"
-_SHIFT_OUT = ("The shifted values, of x's dtype. y is read as unsigned; y >= the bit "
-              "width shifts every bit out.")
-shift_left_p, shift_left = _binop("shift_left", _int, "stablehlo.shift_left",
-                                  "Elementwise left shift of x by y bits.", _SHIFT_XY,
-                                  _SHIFT_OUT)
-shift_right_arithmetic_p, shift_right_arithmetic = _binop(
-    "shift_right_arithmetic", _int, "stablehlo.shift_right_arithmetic",
-    "Elementwise arithmetic (sign-filling) right shift of x by y bits.", _SHIFT_XY,
-    _SHIFT_OUT)
-shift_right_logical_p, shift_right_logical = _binop(
-    "shift_right_logical", _int, "stablehlo.shift_right_logical",
-    "Elementwise logical (zero-filling) right shift of x by y bits.", _SHIFT_XY, _SHIFT_OUT)
-
-# --------------------------------------------------------------------------------------
 # Binary math
 # --------------------------------------------------------------------------------------
 
@@ -781,38 +743,6 @@ complex_p, complex = _binop(
     result_dtype=_to_complex)
 
 # --------------------------------------------------------------------------------------
-# Comparisons
-# --------------------------------------------------------------------------------------
-
-
-def _compare_lower(direction: str) -> Callable[..., Value]:
-    """The comparison type follows the operand dtype: FLOAT for floating-point and
-    complex, SIGNED for signed integers, UNSIGNED for unsigned integers and bool."""
-
-    def rule(ctx: RuleContext, x: Value, y: Value) -> Value:
-        x, y = lowering.broadcast_scalar_operands(ctx, (x, y))
-        return _compare(ctx, direction, x, y, ctx.avals_in[0].update(shape=ctx.aval_out.shape))
-
-    rule.__name__ = f"compare_{direction.lower()}_lower"
-    return rule
-
-
-_CMP_OUT = "A bool array of the common shape (NaN compares unequal to everything)."
-eq_p, eq = _binop("eq", _any, _compare_lower("EQ"), "Elementwise `x == y`.", _ANY_XY,
-                  _CMP_OUT, result_dtype=_to_bool)
-ne_p, ne = _binop("ne", _any, _compare_lower("NE"), "Elementwise `x != y`.", _ANY_XY,
-                  _CMP_OUT, result_dtype=_to_bool)
-_ORDERED_XY = "non-complex arrays or scalars"
-lt_p, lt = _binop("lt", _ordered, _compare_lower("LT"), "Elementwise `x < y`.", _ORDERED_XY,
-                  _CMP_OUT, result_dtype=_to_bool)
-le_p, le = _binop("le", _ordered, _compare_lower("LE"), "Elementwise `x <= y`.", _ORDERED_XY,
-                  _CMP_OUT, result_dtype=_to_bool)
-gt_p, gt = _binop("gt", _ordered, _compare_lower("GT"), "Elementwise `x > y`.", _ORDERED_XY,
-                  _CMP_OUT, result_dtype=_to_bool)
-ge_p, ge = _binop("ge", _ordered, _compare_lower("GE"), "Elementwise `x >= y`.", _ORDERED_XY,
-                  _CMP_OUT, result_dtype=_to_bool)
-
-# --------------------------------------------------------------------------------------
 # Autodiff barrier
 # --------------------------------------------------------------------------------------
 
@@ -847,9 +777,15 @@ def stop_gradient(x: Any) -> Any:
 stop_gradient_p.def_abstract_eval(lambda x: x)
 lowering.register_lowering(stop_gradient_p, lambda ctx, x: x)
 
-# NOTE: selection and dtype conversions live in sibling modules (this one would pass
-# ~1100 lines with them) and are part of this module's namespace; they use the helpers
+# NOTE: bitwise operations, comparisons, selection and dtype conversions live in sibling
+# modules (this one would pass ~1200 lines with them) and are part of this module's namespace; they use the helpers
 # above, so they are imported here, after them.
+from lamina.lax.bitwise import (  # noqa: E402,F401
+    and_p, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, not_p, or_p, shift_left,
+    shift_left_p, shift_right_arithmetic, shift_right_arithmetic_p, shift_right_logical,
+    shift_right_logical_p, xor_p)
+from lamina.lax.comparisons import (  # noqa: E402,F401
+    eq, eq_p, ge, ge_p, gt, gt_p, le, le_p, lt, lt_p, ne, ne_p)
 from lamina.lax.selection import (  # noqa: E402,F401
     clamp, clamp_p, select, select_n, select_n_p)
 from lamina.lax.conversions import (  # noqa: E402,F401
