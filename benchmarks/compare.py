@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 # Cheapest first; `--quick` runs these with fewer rounds and shorter timings.
 WORKLOADS = ["dispatch", "mlp", "random_init", "memory", "pergrad", "scan_rnn", "cnn",
              "transformer", "pmap", "train_e2e", "compile"]
+# Run only when named (`--only gpu`): they need an accelerator.
+ACCELERATOR_WORKLOADS = ["gpu"]
 ALL_FRAMEWORKS = ("lamina", "jax", "torch", "torch1")
 
 
@@ -183,8 +185,10 @@ def machine_info() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one round, short timings")
-    ap.add_argument("--only", nargs="+", metavar="NAME", choices=WORKLOADS,
-                    help=f"workloads to run (default: all of {', '.join(WORKLOADS)})")
+    ap.add_argument("--only", nargs="+", metavar="NAME",
+                    choices=WORKLOADS + ACCELERATOR_WORKLOADS,
+                    help=f"workloads to run (default: all of {', '.join(WORKLOADS)}; "
+                         f"on a GPU machine also: {', '.join(ACCELERATOR_WORKLOADS)})")
     ap.add_argument("--rounds", type=int, default=None, help="default 5, or 1 with --quick")
     ap.add_argument("--frameworks", nargs="+", choices=ALL_FRAMEWORKS, default=None)
     ap.add_argument("--markdown", type=Path, help="also write the tables to this file")

@@ -6,6 +6,7 @@ extra): without it the torch columns are skipped."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
 
-def _compare(tmp_path, only, fws, timeout):
+def _compare(tmp_path, only, fws, timeout, env=None):
     md = tmp_path / "results.md"
     p = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "compare.py"), "--quick",
          "--only", *only, "--frameworks", *fws, "--markdown", str(md)],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        env=None if env is None else dict(os.environ, **env))
     assert p.returncode == 0, p.stdout + p.stderr
     return p.stdout, md.read_text()
 
@@ -50,6 +52,17 @@ def test_compare_quick_train_steps_agree_numerically(tmp_path):
     assert "| step_ms |" in out and "| conv2_wgrad_ms |" in out
     assert "| pmap4_step_ms |" in out and "| 1dev_step_ms |" in out
     assert "Numerical check" in md
+
+
+def test_accelerator_workload_runs_on_the_cpu(tmp_path):
+    """The GPU proof workload (m), `--only gpu`, is kept working by running it on the
+    CPU (BENCH_PLATFORM=cpu); its MLP losses must agree across frameworks."""
+    fws = ["lamina", "jax"] + (["torch1"] if HAVE_TORCH else [])
+    out, _ = _compare(tmp_path, ["gpu"], fws, 240, env={"BENCH_PLATFORM": "cpu"})
+    for row in ("| jit_scalar_us |", "| matmul512_ms |", "| d2h_64MB_ms |",
+                "| pmap1_psum_us |", "| step_ms |"):
+        assert row in out, out
+    assert "): all agree" in out, out
 
 
 def test_check_numerics_flags_a_mismatch():
