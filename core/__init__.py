@@ -14,6 +14,7 @@ from lamina.backend.client import (
     local_devices as local_devices,
     process_count as process_count,
     process_index as process_index,
+    process_indices as process_indices,
 )
 from lamina.ir import ShapeDtypeStruct as ShapeDtypeStruct
 from lamina._device_api import (
@@ -51,6 +52,10 @@ from lamina import _spmd as _spmd  # noqa: F401  (partitioned jit_p execution)
 from lamina import distributed as distributed
 from lamina.distributed import (
     make_array_from_process_local_data as make_array_from_process_local_data,
+)
+from lamina._make_array import (
+    make_array_from_callback as make_array_from_callback,
+    make_array_from_single_device_arrays as make_array_from_single_device_arrays,
 )
 from lamina.custom_derivatives import (
     custom_jvp as custom_jvp,

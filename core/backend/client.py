@@ -234,6 +234,17 @@ def process_count(backend: str | None = None) -> int:
     return len({d.process_index for d in devices(backend)})
 
 
+def process_indices(backend: str | None = None) -> list[int]:
+    """The index of every process of the run, `list(range(process_count()))`, like
+    `jax.process_indices()`.
+
+    >>> import lamina
+    >>> lamina.process_indices()  # one process, without lamina.distributed.initialize
+    [0]
+    """
+    return list(range(process_count(backend)))
+
+
 def is_local(device: Device) -> bool:
     """Whether `device` belongs to this process (its buffers are addressable here)."""
     return device.process_index == device.client.process_index()
