@@ -1,7 +1,7 @@
 """Collectives (lax.psum, pmean, pmax, pmin, all_gather, psum_scatter, all_to_all,
-ppermute, axis_index, axis_size) on 4 CPU devices under pmap, the same under
-vmap(axis_name=...), their gradients against jax.pmap, and errors. Runs itself in a
-4-device child process when the suite's client has one device."""
+ppermute, pshuffle, pswapaxes, pbroadcast, axis_index, axis_size) on 4 CPU devices under
+pmap, the same under vmap(axis_name=...), their gradients against jax.pmap, and errors.
+Runs itself in a 4-device child process when the suite's client has one device."""
 from __future__ import annotations
 
 import numpy as np
@@ -47,6 +47,7 @@ else:
     rng0 = np.random.default_rng(0)
     X = rng0.normal(size=(N, N, 3)).astype(np.float32)  # per device: (N, 3)
     PERM = ((0, 1), (1, 2), (2, 0))  # device 3 receives nothing
+    SOURCES = (2, 0, 3, 1)  # pshuffle's perm: device k receives from SOURCES[k]
 
     def _ppermute_ref(x):
         out = np.zeros_like(x)
@@ -80,6 +81,12 @@ else:
         "all_to_all_tiled": (lambda x: lax.all_to_all(x, 'i', 0, 0, tiled=True),
                              lambda x: _all_to_all_ref(x, 0, 0)),
         "ppermute": (lambda x: lax.ppermute(x, 'i', PERM), _ppermute_ref),
+        # device k gets device SOURCES[k]'s x
+        "pshuffle": (lambda x: lax.pshuffle(x, 'i', SOURCES), lambda x: x[list(SOURCES)]),
+        # device k gets row k of every device's x, stacked along axis 0
+        "pswapaxes": (lambda x: lax.pswapaxes(x, 'i', 0), lambda x: np.swapaxes(x, 0, 1)),
+        "pbroadcast": (lambda x: lax.pbroadcast(x, 'i', 2),
+                       lambda x: np.broadcast_to(x[2], x.shape)),
         "axis_index": (lambda x: x * lax.axis_index('i') + lax.axis_size('i'),
                        lambda x: x * np.arange(N)[:, None, None] + N),
     }
@@ -254,3 +261,140 @@ else:
                 lamina.vmap(lambda x: body(lamina, x), axis_name='i')(X)
         out = lamina.vmap(lambda x: GROUP_CASES["psum_const"](lamina, x), axis_name='i')(X)
         assert_array_close(out, X * 2)
+
+    # pshuffle, pswapaxes, pbroadcast: name -> body(L, x) for L in (jax, lamina);
+    # per-device x is (N, 3)
+
+    def _pbroadcast(L, x, source):
+        if L is lamina:
+            return lax.pbroadcast(x, 'i', source)
+        # NOTE: jax 0.10.2 lowers pbroadcast for GPU only (and its vmap rule fails on
+        # jax arrays), so the oracle is the equivalent its docstring gives.
+        import jax
+        import jax.numpy as jnp
+        return jax.lax.psum(jnp.where(jax.lax.axis_index('i') == source, x, 0), 'i')
+
+    CONVENIENCE_CASES = {
+        "pshuffle": lambda L, x: L.lax.pshuffle(x, 'i', SOURCES),
+        # devices 2 and 3 receive zeros
+        "pshuffle_short": lambda L, x: L.lax.pshuffle(x, 'i', [1, 0]),
+        "pshuffle_tree": lambda L, x: L.lax.pshuffle({"a": x, "b": (x[0] * 2,)}, 'i',
+                                                     np.array([1, 2, 3, 0])),
+        "pswapaxes": lambda L, x: L.lax.pswapaxes(x, 'i', 0),
+        "pswapaxes_axis1": lambda L, x: L.lax.pswapaxes(x.T, 'i', 1),
+        "pswapaxes_tree": lambda L, x: L.lax.pswapaxes([x, x[:, :1] + 1], 'i', 0),
+        "pswapaxes_groups": lambda L, x: L.lax.pswapaxes(x[:2], 'i', 0,
+                                                         axis_index_groups=G2),
+        "pbroadcast": lambda L, x: _pbroadcast(L, x, 2),
+        "pbroadcast_0": lambda L, x: _pbroadcast(L, x[0], 0),
+        "pbroadcast_int": lambda L, x: _pbroadcast(L, (x * 10).astype(np.int32), 3),
+    }
+
+    def test_pshuffle_pswapaxes_pbroadcast_match_jax():
+        import jax
+        for name, body in CONVENIENCE_CASES.items():
+            expected = jax.pmap(lambda x: body(jax, x), 'i')(X)
+            actual = lamina.pmap(lambda x: body(lamina, x), 'i')(X)
+            assert (lamina.tree_util.tree_structure(actual).num_leaves
+                    == jax.tree_util.tree_structure(expected).num_leaves), name
+            for a, e in zip(lamina.tree_util.tree_leaves(actual),
+                            jax.tree_util.tree_leaves(expected)):
+                assert_array_close(a, np.asarray(e), err_msg=name)
+            if name.endswith("_groups"):  # jax: no axis_index_groups under vmap
+                with pytest.raises(NotImplementedError, match="axis_index_groups"):
+                    lamina.vmap(lambda x: body(lamina, x), axis_name='i')(X)
+                continue
+            vmapped = lamina.vmap(lambda x: body(lamina, x), axis_name='i')(X)
+            if name == "pshuffle_short":  # jax's vmap of ppermute wants all indices
+                expected = actual
+            else:
+                expected = jax.vmap(lambda x: body(jax, x), axis_name='i')(X)
+            for a, e in zip(lamina.tree_util.tree_leaves(vmapped),
+                            jax.tree_util.tree_leaves(expected)):
+                assert_array_close(a, np.asarray(e), err_msg=f"vmap {name}")
+
+    def test_pbroadcast_matches_jax_pbroadcast_under_vmap():
+        import jax
+        # (jax's own primitive: its vmap rule works on numpy inputs only)
+        for source in range(N):
+            expected = jax.vmap(lambda x: jax.lax.pbroadcast(x, 'i', source),
+                                axis_name='i')(X)
+            actual = lamina.vmap(lambda x: lax.pbroadcast(x, 'i', source),
+                                 axis_name='i')(X)
+            assert_array_close(actual, np.asarray(expected))
+        b = X > 0
+        out = lamina.pmap(lambda x: lax.pbroadcast(x, 'i', 1), 'i')(b)
+        assert out.dtype == np.bool_
+        np.testing.assert_array_equal(out, np.broadcast_to(b[1], b.shape))
+        out = lamina.vmap(lambda x: lax.pbroadcast(x, 'i', 1), axis_name='i')(b)
+        np.testing.assert_array_equal(out, np.broadcast_to(b[1], b.shape))
+        # an unmapped value is already the same everywhere
+        c = np.arange(3, dtype=np.float32)
+        out = lamina.vmap(lambda x: lax.pbroadcast(c, 'i', 1) + x[0], axis_name='i')(X)
+        assert_array_close(out, X[:, 0] + c)
+
+    def test_pshuffle_pswapaxes_pbroadcast_grads_match_jax():
+        import jax
+        import jax.numpy as jnp
+        w = rng0.normal(size=(N, N * 3)).astype(np.float32)
+        names = ["pshuffle", "pshuffle_short", "pswapaxes", "pswapaxes_axis1",
+                 "pswapaxes_groups", "pbroadcast", "pbroadcast_0"]
+        for name in names:
+            body = CONVENIENCE_CASES[name]
+            for mapped in ("pmap", "vmap"):
+                if mapped == "vmap" and name in ("pswapaxes_groups", "pshuffle_short"):
+                    continue  # (jax 0.10.2 supports neither under vmap)
+
+                def loss(L, np_):
+                    if mapped == "pmap":
+                        f = L.pmap(lambda x: np_.sin(body(L, x)), 'i')
+                    else:
+                        f = L.vmap(lambda x: np_.sin(body(L, x)), axis_name='i')
+
+                    def total(x):
+                        y = f(x)
+                        weighted = y.reshape(N, -1) * w[:, :y[0].size]
+                        return weighted.sum() + (y ** 2).sum()
+                    return total
+                expected = jax.grad(loss(jax, jnp))(X)
+                actual = lamina.grad(loss(lamina, lnp))(X)
+                assert_array_close(actual, np.asarray(expected), rtol=2e-5, atol=1e-5,
+                                   err_msg=f"{mapped} {name}")
+
+    def test_pshuffle_pswapaxes_pbroadcast_errors():
+        pmap = lambda f: lamina.pmap(f, 'i')(X)
+        with pytest.raises(ValueError, match=r"perm must be a permutation of "
+                           r"range\(len\(perm\)\), each index exactly once; "
+                           r"got \[1, 1, 0\]"):
+            pmap(lambda x: lax.pshuffle(x, 'i', [1, 1, 0]))
+        with pytest.raises(ValueError, match=r"permutation .*got \[0, 2\]"):
+            lamina.vmap(lambda x: lax.pshuffle(x, 'i', [0, 2]), axis_name='i')(X)
+        with pytest.raises(ValueError,
+                           match=r"has 5 entries, more than the size 4 of axis 'i'"):
+            pmap(lambda x: lax.pshuffle(x, 'i', range(5)))
+        with pytest.raises(TypeError,
+                           match=r"perm must be a sequence of integer .* \[0.5\]"):
+            pmap(lambda x: lax.pshuffle(x, 'i', [0.5]))
+        with pytest.raises(ValueError, match=r"pswapaxes requires x.shape\[axis\] "
+                           r"\(3, axis=1\) to equal its size \(4\) along the mapped "
+                           r"axis 'i'; x is f32\[4,3\]"):
+            pmap(lambda x: lax.pswapaxes(x, 'i', 1))
+        with pytest.raises(ValueError, match=r"equal the size of its groups \(2\)"):
+            pmap(lambda x: lax.pswapaxes(x, 'i', 0, axis_index_groups=G2))
+        with pytest.raises(ValueError, match=r"pswapaxes: axis=2 is out of range for "
+                           r"an operand of rank 2"):
+            lamina.vmap(lambda x: lax.pswapaxes(x, 'i', 2), axis_name='i')(X)
+        with pytest.raises(ValueError,
+                           match="axis_index_groups must all have the same size"):
+            pmap(lambda x: lax.pswapaxes(x, 'i', 0, axis_index_groups=[[0], [1, 2, 3]]))
+        for source in (4, -1):
+            with pytest.raises(ValueError, match=rf"pbroadcast: source={source} is out "
+                               r"of range for axis 'i' of size 4"):
+                pmap(lambda x: lax.pbroadcast(x, 'i', source))
+        with pytest.raises(ValueError, match="source=7 is out of range"):
+            lamina.vmap(lambda x: lax.pbroadcast(x, 'i', 7), axis_name='i')(X)
+        with pytest.raises(TypeError,
+                           match=r"source must be an int axis index, got 1.5"):
+            pmap(lambda x: lax.pbroadcast(x, 'i', 1.5))
+        with pytest.raises(NameError, match="unbound axis name 'j'"):
+            pmap(lambda x: lax.pbroadcast(x, 'j', 0))

@@ -14,4 +14,5 @@ from lamina.lax.control_flow import *  # noqa: F401,F403
 from lamina.lax import linalg as linalg  # noqa: F401
 from lamina.lax import calls as _calls  # noqa: F401  (jit_p and its rules)
 from lamina.lax.collectives import *  # noqa: F401,F403
+from lamina.lax.parallel_conveniences import *  # noqa: F401,F403
 from lamina.lax.sharding_ops import *  # noqa: F401,F403
