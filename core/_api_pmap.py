@@ -458,10 +458,10 @@ def _fast_launcher(exe: ReplicatedExecutable, staged: _Staged, params: dict[str,
                    donated: tuple[bool, ...], name: str) -> Callable[[list[Any]], Any]:
     """`launch(leaves)`: the eager call of a pmapped function for one signature of its
     flat arguments, with the per-call work cut to what can change between such calls:
-    whether each mapped Array is already split over the devices (else _MISS: the
+    whether each mapped ShardedArray is already split over the devices (else _MISS: the
     general path copies it), whether a buffer was deleted (_MISS: the general path
-    raises), the numpy arrays to split (`_place`) and the operands given to every device
-    (`_place_unmapped`)."""
+    raises), the numpy arrays and single-device Arrays to split (`_place`) and the
+    operands given to every device (`_place_unmapped`)."""
     devs, size = exe.devices, params["axis_size"]
     sharding = PmapSharding(devs)
     first = devs[0]
@@ -480,7 +480,9 @@ def _fast_launcher(exe: ReplicatedExecutable, staged: _Staged, params: dict[str,
         for x, (i, m, d, aval) in zip(leaves, plan):
             if m:
                 t = type(x)
-                if t is np.ndarray:  # a batch from the host: split as the general path does
+                if t is np.ndarray or t is Array:  # split as the general path does
+                    if t is Array and x.is_deleted():
+                        return _MISS
                     buf = _place(x, aval, True, devs, sharding, i, name)
                 elif t is not ShardedArray or (x._sharding is not sharding
                                                and x._sharding != sharding):
