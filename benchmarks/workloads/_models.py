@@ -76,10 +76,11 @@ def torch_mlp(torch):
     return torch.nn.Sequential(*layers)
 
 
-def torch_mlp_train_setup(torch, lr: float = 1e-3):
-    model = torch_mlp(torch)
+def torch_mlp_train_setup(torch, lr: float = 1e-3, device=None):
+    """(model, step, x, y) on `device` (default: the CPU)."""
+    model = torch_mlp(torch).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    x, y = (torch.from_numpy(a) for a in mlp_data())
+    x, y = (torch.from_numpy(a).to(device) for a in mlp_data())
     y = y.long()
     lossf = torch.nn.CrossEntropyLoss()
 

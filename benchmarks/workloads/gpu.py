@@ -28,7 +28,7 @@ import numpy as onp
 
 from benchmarks.workloads._common import (CHECK_STEPS, load, load_torch, main, per_call,
                                           time_train_step)
-from benchmarks.workloads._models import mlp_data, mlp_train_setup, torch_mlp
+from benchmarks.workloads._models import mlp_train_setup, torch_mlp_train_setup
 
 FRAMEWORKS = ("lamina", "jax", "torch")
 CHECK_RTOL = {"jax": 1e-4, "torch": 1e-3}
@@ -115,19 +115,7 @@ def _run_torch(framework: str, quick: bool, platform: str, t: float) -> dict:
                f"matmul{n}_ms": 1e3 * per_call(lambda: a @ a, sync, t),
                "h2d_64MB_ms": 1e3 * per_call(lambda: host.to(dev), sync, t),
                "d2h_64MB_ms": 1e3 * _timed_reads(lambda: (on_device + 0).cpu(), t)}
-    model = torch_mlp(torch).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, yl = (torch.from_numpy(arr).to(dev) for arr in mlp_data())
-    yl = yl.long()
-    lossf = torch.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = lossf(model(x), yl)
-        loss.backward()
-        opt.step()
-        return loss
-
+    _, step, _, _ = torch_mlp_train_setup(torch, device=dev)
     t0 = time.perf_counter()
     losses = [step().item()]
     out["first_step_s"] = time.perf_counter() - t0
