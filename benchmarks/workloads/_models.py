@@ -78,6 +78,7 @@ def torch_mlp(torch):
 
 def torch_mlp_train_setup(torch, lr: float = 1e-3, device=None):
     """(model, step, x, y) on `device` (default: the CPU)."""
+    device = device or torch.device("cpu")
     model = torch_mlp(torch).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = (torch.from_numpy(a).to(device) for a in mlp_data())
