@@ -6,9 +6,11 @@ Gamma draws each element with its own key from `split(key, size)` inside a vmapp
 while loop, as jax does on every backend; batched lanes run until all accept, and each
 lane's stream depends only on its key, so the samples match jax's.
 
-NOTE: jax differentiates gamma samples with respect to `a` (implicit
-reparameterisation through `random_gamma_grad`); lamina does not yet: the samples are
-constants for `grad`.
+The samples are differentiable with respect to `a` as in jax (implicit
+reparameterisation): a `custom_jvp` around the sampler gives the tangent
+`a_dot * lax.random_gamma_grad(a, sample)` (divided by the sample, with an underflowed
+sample raised to the smallest normal, in log space), so beta, dirichlet, t and
+chisquare are differentiable in their parameters too. The key gets no tangent.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from lamina import lax
 from lamina import numpy as lnp
 from lamina._api_batching import vmap
 from lamina._api_jit import jit
+from lamina.custom_derivatives import custom_jvp
 from lamina.random._distributions import (
     _check_arraylike,
     _exponential,
@@ -94,15 +97,44 @@ def _pair(key: Any) -> tuple[Any, Any]:
     return keys[0], keys[1]
 
 
-@jit(static_argnames=("shape", "dtype", "log_space"))
-def _gamma(key: Any, a: Any, shape: tuple[int, ...], dtype: np.dtype, log_space: bool) -> Any:
-    a = lnp.broadcast_to(lax.convert_element_type(a, dtype), shape)
+def _gamma_samples(key: Any, a: Any, log_space: bool) -> Any:
+    """One sample per element of `a` (non-empty), each with its own key."""
+    shape = _shape_of(a)
     n = math.prod(shape)
-    if n == 0:
-        return lnp.zeros(shape, dtype)
     keys = _split_data(key, (n,))
     samples = vmap(lambda k, x: _gamma_one(k, x, log_space))(keys, lnp.reshape(a, (n,)))
     return lnp.reshape(samples, shape)
+
+
+_gamma_samples = custom_jvp(_gamma_samples, nondiff_argnums=(2,))
+
+
+@_gamma_samples.defjvp
+def _gamma_samples_jvp(log_space: bool, primals: Any, tangents: Any) -> Any:
+    key, a = primals
+    a_dot = tangents[1]
+    samples = _gamma_samples(key, a, log_space)
+    return samples, lax.mul(a_dot, _gamma_grad(samples, a, log_space))
+
+
+def _gamma_grad(samples: Any, a: Any, log_space: bool) -> Any:
+    """d(sample)/da, elementwise (jax's `_gamma_grad`)."""
+    if not log_space:
+        return lax.random_gamma_grad(a, samples)
+    # NOTE: d log(s) = ds / s; exp of a log sample may round to 0, then the smallest
+    # normal number stands in for it.
+    s = lax.exp(samples)
+    tiny = np.array(dtypes.finfo(s.dtype).tiny, s.dtype)
+    s = lax.select(lax.eq(s, _c(0, s.dtype)), lnp.broadcast_to(tiny, s.shape), s)
+    return lax.div(lax.random_gamma_grad(a, s), s)
+
+
+@jit(static_argnames=("shape", "dtype", "log_space"))
+def _gamma(key: Any, a: Any, shape: tuple[int, ...], dtype: np.dtype, log_space: bool) -> Any:
+    a = lnp.broadcast_to(lax.convert_element_type(a, dtype), shape)
+    if math.prod(shape) == 0:
+        return lnp.zeros(shape, dtype)
+    return _gamma_samples(key, a, log_space)
 
 
 def _gamma_args(name: str, key: Any, a: Any, shape: Any, dtype: Any) -> tuple[Any, ...]:
