@@ -14,6 +14,9 @@ import jax.numpy.fft
 import jax.numpy.linalg
 import jax.debug
 import jax.tree_util
+import jax.scipy.linalg
+import jax.scipy.special
+import jax.scipy.stats
 import pytest
 
 import lamina
@@ -23,6 +26,9 @@ import lamina.numpy as lnp
 import lamina.numpy.fft
 import lamina.numpy.linalg
 import lamina.random
+import lamina.scipy.linalg
+import lamina.scipy.special
+import lamina.scipy.stats
 import lamina.tree_util
 import jax.random
 
@@ -56,6 +62,10 @@ def _public_functions(module: types.ModuleType) -> set[str]:
     (lnp, jnp), (lamina.lax, jax.lax), (lamina.numpy.linalg, jax.numpy.linalg),
     (lamina.numpy.fft, jax.numpy.fft), (lamina.tree_util, jax.tree_util),
     (lamina.random, jax.random), (lamina.debug, jax.debug),
+    (lamina.scipy.special, jax.scipy.special), (lamina.scipy.linalg, jax.scipy.linalg),
+    *[(getattr(lamina.scipy.stats, d), getattr(jax.scipy.stats, d))
+      for d in lamina.scipy.stats.__dict__ if not d.startswith("_")
+      and isinstance(getattr(lamina.scipy.stats, d), types.ModuleType)],
 ], ids=lambda m: m.__name__)
 def test_every_public_name_exists_in_jax(ours, theirs):
     extra = EXTRA_NAMES.get(ours.__name__, set())

@@ -1,0 +1,365 @@
+"""lamina.scipy.special: `jax.scipy.special`'s names, signatures and semantics.
+
+Every function promotes its arguments as jax does (integers and bools become the default
+float dtype, Python scalars stay weakly typed) and is built from `lamina.numpy` and
+`lamina.lax`, so `jit`, `vmap` and `grad` apply. Where the naive derivative is NaN or
+inaccurate (`xlogy` at 0, `logit`, `log_ndtr` in the tails, `i0e`/`i1e`), a custom JVP
+gives jax's derivative. `gammainc`/`gammaincc` are not here yet (they need lax.igamma).
+
+>>> import lamina.numpy as lnp
+>>> from lamina.scipy import special
+>>> special.xlogy(lnp.array([0., 2.]), lnp.array([0., 1.]))
+Array([0., 0.], dtype=float32)
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+import lamina.numpy as lnp
+from lamina import dtypes, lax
+from lamina.custom_derivatives import custom_jvp
+from lamina.numpy._util import promote_args_inexact
+from lamina.scipy import _softmax
+from lamina.scipy._bessel import i0 as i0, i0e as i0e, i1 as i1, i1e as i1e
+from lamina.scipy._normal import log_ndtr as log_ndtr, ndtr as ndtr, ndtri as ndtri
+from lamina.scipy._softmax import logsumexp as logsumexp
+
+__all__ = [
+    "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma", "gammaln",
+    "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax", "logit",
+    "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "rel_entr", "softmax",
+    "xlog1py", "xlogy",
+]
+
+Axis = int | tuple[int, ...] | None
+
+
+def _real(name: str, *args: Any) -> list[Any]:
+    out = promote_args_inexact(name, *args)
+    if dtypes.is_complex(out[0].dtype):
+        raise ValueError(f"lamina.scipy.special.{name} does not support complex inputs, "
+                         f"got {out[0].dtype}")
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Softmax family (one implementation, shared with lamina.nn)
+# --------------------------------------------------------------------------------------
+
+
+def softmax(x: Any, /, *, axis: Axis = None) -> Any:
+    """`exp(x) / sum(exp(x))` over `axis` (all axes by default, unlike `nn.softmax`).
+
+    A `+inf` entry makes the whole slice NaN (inf / inf), as in jax.
+
+    >>> import lamina.numpy as lnp
+    >>> softmax(lnp.array([[0., 0.], [0., 0.]]))
+    Array([[0.25, 0.25],
+           [0.25, 0.25]], dtype=float32)
+    """
+    return _softmax.softmax(x, axis=axis)
+
+
+def log_softmax(x: Any, /, *, axis: Axis = None) -> Any:
+    """`x - logsumexp(x)` over `axis` (all axes by default), computed stably.
+
+    >>> import lamina.numpy as lnp
+    >>> log_softmax(lnp.array([0., 0.]))
+    Array([-0.6931472, -0.6931472], dtype=float32)
+    """
+    return _softmax.log_softmax(x, axis=axis)
+
+
+# --------------------------------------------------------------------------------------
+# Logistic function and logs that are 0 where their factor is 0
+# --------------------------------------------------------------------------------------
+
+
+def expit(x: Any) -> Any:
+    """The logistic sigmoid `1 / (1 + exp(-x))`.
+
+    >>> expit(0.)
+    Array(0.5, dtype=float32, weak_type=True)
+    """
+    x, = promote_args_inexact("expit", x)
+    return lax.logistic(x)
+
+
+@custom_jvp
+def _logit(x: Any) -> Any:
+    return lnp.log(x / (1 - x))
+
+
+_logit.defjvps(lambda g, ans, x: g / (x * (1 - x)))
+
+
+def logit(x: Any) -> Any:
+    """The inverse of `expit`: `log(x / (1 - x))`; derivative `1 / (x (1 - x))`.
+
+    >>> logit(0.5)
+    Array(0., dtype=float32, weak_type=True)
+    """
+    x, = promote_args_inexact("logit", x)
+    return _logit(x)
+
+
+@custom_jvp
+def _xlogy(x: Any, y: Any) -> Any:
+    # NOTE: a NaN y stays NaN even where x == 0, as scipy.
+    return lnp.where((x != 0) | lnp.isnan(y), x * lnp.log(y), lnp.zeros_like(x))
+
+
+@_xlogy.defjvp
+def _xlogy_jvp(primals: tuple, tangents: tuple) -> tuple:
+    (x, y), (x_dot, y_dot) = primals, tangents
+    out = _xlogy(x, y)
+    return out, (x_dot * lnp.log(y) + y_dot * x / y).astype(out.dtype)
+
+
+def xlogy(x: Any, y: Any) -> Any:
+    """`x * log(y)`, and 0 where `x == 0` (even for `y == 0`), unless `y` is NaN.
+
+    The derivative is `(log(y), x / y)` (jax's rule): finite in `y` at `x == 0`.
+
+    >>> xlogy(0., 0.)
+    Array(0., dtype=float32, weak_type=True)
+    """
+    x, y = promote_args_inexact("xlogy", x, y)
+    return _xlogy(x, y)
+
+
+@custom_jvp
+def _xlog1py(x: Any, y: Any) -> Any:
+    return lnp.where((x != 0) | lnp.isnan(y), x * lnp.log1p(y), lnp.zeros_like(x))
+
+
+@_xlog1py.defjvp
+def _xlog1py_jvp(primals: tuple, tangents: tuple) -> tuple:
+    (x, y), (x_dot, y_dot) = primals, tangents
+    out = _xlog1py(x, y)
+    return out, (x_dot * lnp.log1p(y) + y_dot * x / (1 + y)).astype(out.dtype)
+
+
+def xlog1py(x: Any, y: Any) -> Any:
+    """`x * log1p(y)`, and 0 where `x == 0` (even for `y == -1`), unless `y` is NaN.
+
+    >>> xlog1py(0., -1.)
+    Array(0., dtype=float32, weak_type=True)
+    """
+    x, y = promote_args_inexact("xlog1py", x, y)
+    return _xlog1py(x, y)
+
+
+@custom_jvp
+def _xlogx(x: Any) -> Any:
+    return _xlogy(x, x)
+
+
+_xlogx.defjvps(lambda g, ans, x: g * (lnp.log(x) + 1))
+
+
+def entr(x: Any) -> Any:
+    """Elementwise entropy `-x log(x)`: 0 at 0, -inf for negative `x`.
+
+    >>> entr(0.5)
+    Array(0.3465736, dtype=float32, weak_type=True)
+    """
+    x, = _real("entr", x)
+    return lax.select(x < 0, lax.full_like(x, -np.inf), -_xlogx(x))
+
+
+def rel_entr(p: Any, q: Any) -> Any:
+    """Elementwise relative entropy: `p log(p / q)` for `p, q > 0`, 0 for `p == 0` and
+    `q >= 0`, inf otherwise.
+
+    >>> rel_entr(1., 2.)
+    Array(-0.6931472, dtype=float32, weak_type=True)
+    """
+    p, q = _real("rel_entr", p, q)
+    both_positive = (p > 0) & (q > 0)
+    p_is_zero = (p == 0) & (q >= 0)
+    safe_p = lnp.where(both_positive, p, 1)
+    safe_q = lnp.where(both_positive, q, 1)
+    log_val = _xlogx(safe_p) - xlogy(safe_p, safe_q)
+    zero = lnp.zeros_like(p)
+    return lnp.where(both_positive, log_val, lnp.where(p_is_zero, zero, np.inf))
+
+
+def kl_div(p: Any, q: Any) -> Any:
+    """Elementwise Kullback-Leibler term `rel_entr(p, q) - p + q` (scipy's `kl_div`).
+
+    >>> kl_div(1., 1.)
+    Array(0., dtype=float32, weak_type=True)
+    """
+    p, q = _real("kl_div", p, q)
+    return rel_entr(p, q) - p + q
+
+
+# --------------------------------------------------------------------------------------
+# Gamma family, error functions
+# --------------------------------------------------------------------------------------
+
+
+def gammaln(x: Any) -> Any:
+    """`log(|gamma(x)|)`.
+
+    >>> gammaln(5.)
+    Array(3.1780548, dtype=float32, weak_type=True)
+    """
+    x, = promote_args_inexact("gammaln", x)
+    return lax.lgamma(x)
+
+
+def gammasgn(x: Any) -> Any:
+    """The sign of `gamma(x)`: +-1, `-1` at `-0.`, NaN at poles (non-positive integers),
+    `-inf` and NaN.
+
+    >>> import lamina.numpy as lnp
+    >>> gammasgn(lnp.array([-1.5, -0.5, 0.5, -1.]))
+    Array([ 1., -1.,  1., nan], dtype=float32)
+    """
+    x, = _real("gammasgn", x)
+    floor_x = lax.floor(x)
+    negative = x < 0
+    nan_case = (negative & (x == floor_x)) | lnp.isnan(x)
+    minus_case = (negative & (floor_x % 2 != 0)) | ((x == 0) & lnp.signbit(x))
+    c = lambda v: lnp.asarray(np.asarray(v, x.dtype))  # noqa: E731
+    return lnp.select([nan_case, minus_case], [c(np.nan), c(-1.0)], c(1.0))
+
+
+def gamma(x: Any) -> Any:
+    """The gamma function, `gammasgn(x) * exp(gammaln(x))` for real `x`.
+
+    >>> gamma(5.)
+    Array(24.000023, dtype=float32)
+    """
+    x, = _real("gamma", x)
+    return gammasgn(x) * lnp.exp(lax.lgamma(x))
+
+
+def _algdiv(a: Any, b: Any) -> Any:
+    """`log(gamma(b) / gamma(a + b))` for `b >= 8` (and `a <= b`), from the asymptotic
+    expansion of log-gamma (DiDonato & Morris, cdflib's `algdiv`)."""
+    c0, c1, c2 = 0.833333333333333e-01, -0.277777777760991e-02, 0.793650666825390e-03
+    c3, c4, c5 = -0.595202931351870e-03, 0.837308034031215e-03, -0.165322962780713e-02
+    h = a / b
+    c = h / (1 + h)
+    x = h / (1 + h)
+    d = b + (a - 0.5)
+    # s_n = (1 - x^n) / (1 - x), built up two powers at a time.
+    x2 = x * x
+    s3 = 1.0 + (x + x2)
+    s5 = 1.0 + (x + x2 * s3)
+    s7 = 1.0 + (x + x2 * s5)
+    s9 = 1.0 + (x + x2 * s7)
+    s11 = 1.0 + (x + x2 * s9)
+    # w = del(b) - del(a + b), del being log-gamma's remainder after Stirling's terms.
+    t = (1.0 / b) ** 2
+    w = ((((c5 * s11 * t + c4 * s9) * t + c3 * s7) * t + c2 * s5) * t + c1 * s3) * t + c0
+    w = w * (c / b)
+    u = d * lnp.log1p(a / b)
+    v = a * (lnp.log(b) - 1.0)
+    return lnp.where(u <= v, (w - v) - u, (w - u) - v)
+
+
+def betaln(a: Any, b: Any) -> Any:
+    """`log(|beta(a, b)|)`, accurate also for large arguments (an asymptotic expansion
+    replaces `lgamma(b) - lgamma(a + b)` when `max(a, b) >= 8`).
+
+    >>> betaln(2., 3.)
+    Array(-2.4849074, dtype=float32, weak_type=True)
+    """
+    a, b = promote_args_inexact("betaln", a, b)
+    a, b = lnp.minimum(a, b), lnp.maximum(a, b)
+    small_b = lax.lgamma(a) + (lax.lgamma(b) - lax.lgamma(a + b))
+    large_b = lax.lgamma(a) + _algdiv(a, b)
+    return lnp.where(b < 8, small_b, large_b)
+
+
+def digamma(x: Any) -> Any:
+    """The digamma function `d/dx log(gamma(x))`.
+
+    >>> digamma(1.)
+    Array(-0.5772154, dtype=float32, weak_type=True)
+    """
+    x, = promote_args_inexact("digamma", x)
+    return lax.digamma(x)
+
+
+def polygamma(n: Any, x: Any) -> Any:
+    """The polygamma function `psi^(n)(x)`, the n-th derivative of digamma.
+
+    Args:
+      n: integer order(s), not differentiable.
+      x: real array.
+
+    Raises:
+      ValueError: if `n` is not of integer dtype, or `x` is complex.
+
+    >>> polygamma(1, 1.)
+    Array(1.644934, dtype=float32, weak_type=True)
+    """
+    n_dtype = lnp.asarray(n).dtype if not dtypes.is_python_scalar(n) else \
+        dtypes.dtype_of(n)
+    if not lnp.issubdtype(n_dtype, lnp.integer):
+        raise ValueError("lamina.scipy.special.polygamma: argument `n` must be of "
+                         f"integer type, got dtype {n_dtype}")
+    n, x = _real("polygamma", n, x)
+    return lax.polygamma(n, x)
+
+
+def multigammaln(a: Any, d: Any) -> Any:
+    """Log of the multivariate gamma function of dimension `d`:
+    `d (d - 1) / 4 log(pi) + sum_{j < d} gammaln(a - j / 2)`.
+
+    Args:
+      a: real array.
+      d: the dimension, a concrete integer (not traced).
+
+    >>> multigammaln(3., 2)
+    Array(1.5501953, dtype=float32)
+    """
+    try:
+        d = int(d)
+    except Exception:
+        raise TypeError("lamina.scipy.special.multigammaln: the dimension d must be a "
+                        f"concrete integer (it sets a shape), got {d!r}") from None
+    a, d_ = promote_args_inexact("multigammaln", a, d)
+    log_pi = lnp.log(lnp.asarray(np.asarray(math.pi, a.dtype)))
+    constant = 0.25 * d_ * (d_ - 1) * log_pi
+    b = lnp.arange(d, dtype=d_.dtype) / 2
+    terms = gammaln(lnp.expand_dims(a, -1) - lnp.expand_dims(b, tuple(range(a.ndim))))
+    return lnp.sum(terms, axis=-1) + constant
+
+
+def erf(x: Any) -> Any:
+    """The error function `2 / sqrt(pi) * integral_0^x exp(-t^2) dt`.
+
+    >>> erf(0.)
+    Array(0., dtype=float32, weak_type=True)
+    """
+    x, = promote_args_inexact("erf", x)
+    return lax.erf(x)
+
+
+def erfc(x: Any) -> Any:
+    """The complementary error function `1 - erf(x)`, accurate for large `x`.
+
+    >>> erfc(0.)
+    Array(1., dtype=float32, weak_type=True)
+    """
+    x, = promote_args_inexact("erfc", x)
+    return lax.erfc(x)
+
+
+def erfinv(x: Any) -> Any:
+    """The inverse of `erf` on (-1, 1); +-inf at +-1.
+
+    >>> erfinv(0.)
+    Array(0., dtype=float32, weak_type=True)
+    """
+    x, = promote_args_inexact("erfinv", x)
+    return lax.erf_inv(x)
