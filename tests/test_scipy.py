@@ -142,7 +142,10 @@ SPECIAL_ARGS = {
     "i1e": [_f32(R.normal(size=N) * 10, [0, 8, -8, 8.0001, 50, 1e4, -INF, INF, NAN])],
     "i0": [_f32(R.normal(size=N) * 10, [0, 8, -8, 50, 100, NAN])],
     "i1": [_f32(R.normal(size=N) * 10, [0, 8, -8, 50, 100, NAN])],
+    "gammainc": [_f32(R.uniform(0.01, 30, N), [0, 1, 1, 2, -1, 1, NAN, 1e3, 5, 0]),
+                 _f32(R.uniform(0, 40, N), [1, 0, INF, 1, 1, -1, 1, 1e3, 1e-30, 0])],
 }
+SPECIAL_ARGS["gammaincc"] = SPECIAL_ARGS["gammainc"]
 # Points where both derivatives are defined (edges tested separately below).
 GRAD_ARGS = {
     "expit": [_f32(R.normal(size=16) * 5)],
@@ -166,6 +169,8 @@ GRAD_ARGS = {
     "i1e": [_f32(R.normal(size=16) * 10, [0, 8.5, 1e-8])],
     "i0": [_f32(R.normal(size=16) * 5)],
     "i1": [_f32(R.normal(size=16) * 5)],
+    "gammainc": [_f32(R.uniform(0.1, 10, 16)), _f32(R.uniform(0.1, 15, 16))],
+    "gammaincc": [_f32(R.uniform(0.1, 10, 16)), _f32(R.uniform(0.1, 15, 16))],
 }
 
 
@@ -287,6 +292,8 @@ def test_special_float64(x64):
         "logit": [r.uniform(size=10)],
         "erfinv": [r.uniform(-1, 1, 10)],
         "multigammaln": [r.uniform(3, 10, 5), 3],
+        "gammainc": [r.uniform(0.1, 50, 20), r.uniform(0, 60, 20)],
+        "gammaincc": [r.uniform(0.1, 50, 20), r.uniform(0, 60, 20)],
     }
     for name, args in cases.items():
         static = (1,) if name == "multigammaln" else ()
@@ -423,7 +430,13 @@ STATS = {
     ("beta", "logpdf"): (UNIT[:40], POS, POS[::-1], LOC * 0.1, SCALE),
     ("beta", "pdf"): (UNIT[:40], POS, POS[::-1]),
     ("gamma", "logpdf"): (X, POS, LOC, SCALE), ("gamma", "pdf"): (X, POS),
+    ("gamma", "cdf"): (X, POS, LOC, SCALE), ("gamma", "logcdf"): (X, POS, LOC, SCALE),
+    ("gamma", "sf"): (X, POS, LOC, SCALE), ("gamma", "logsf"): (X, POS, LOC, SCALE),
+    ("chi2", "logpdf"): (X, POS, LOC, SCALE), ("chi2", "pdf"): (X, POS),
+    ("chi2", "cdf"): (X, POS, LOC, SCALE), ("chi2", "logcdf"): (X, POS, LOC, SCALE),
+    ("chi2", "sf"): (X, POS, LOC, SCALE), ("chi2", "logsf"): (X, POS, LOC, SCALE),
     ("poisson", "logpmf"): (K, POS, LOC * 0), ("poisson", "pmf"): (K, POS),
+    ("poisson", "cdf"): (K, POS, LOC * 0),
     ("t", "logpdf"): (X, POS, LOC, SCALE), ("t", "pdf"): (X, POS),
     ("laplace", "logpdf"): (X, LOC, SCALE), ("laplace", "pdf"): (X, LOC, SCALE),
     ("laplace", "cdf"): (X, LOC, SCALE),
@@ -444,6 +457,8 @@ STATS_GRAD = {
     ("norm", "ppf"): 3, ("logistic", "logpdf"): 3, ("logistic", "cdf"): 3,
     ("logistic", "ppf"): 3, ("bernoulli", "logpmf"): 2, ("beta", "logpdf"): 3,
     ("gamma", "logpdf"): 4, ("poisson", "logpmf"): 2, ("t", "logpdf"): 4,
+    ("gamma", "cdf"): 4, ("gamma", "logsf"): 4, ("chi2", "logpdf"): 4, ("chi2", "cdf"): 4,
+    ("chi2", "sf"): 4, ("poisson", "cdf"): 2,
     ("laplace", "logpdf"): 3, ("laplace", "cdf"): 3, ("cauchy", "logpdf"): 3,
     ("cauchy", "cdf"): 3, ("cauchy", "ppf"): 3, ("expon", "logpdf"): 3, ("expon", "cdf"): 3,
 }
@@ -463,7 +478,8 @@ def _safe(args, key):
     if key[0] == "poisson":
         return (_f32(r.integers(0, 6, 12)), _f32(r.uniform(0.5, 5, 12)))
     pos = _f32(r.uniform(1.1, 4, 12))
-    rest = {"beta": (pos, pos[::-1]), "gamma": (pos,), "t": (pos,)}.get(key[0], ())
+    rest = {"beta": (pos, pos[::-1]), "gamma": (pos,), "chi2": (pos,), "t": (pos,)}.get(
+        key[0], ())
     return (x, *rest, _f32(r.normal(size=12) * 0.1), _f32(r.uniform(0.5, 2, 12)))[
         :len(args)]
 
@@ -474,9 +490,10 @@ def test_stats_values(key):
     _check(_fn(lst, key), _fn(jst, key), list(STATS[key]), rtol=rtol, atol=atol)
     # defaults for loc/scale, Python-scalar parameters and broadcasting
     first = STATS[key][0].reshape(-1, 4)[:4]
-    nparams = {"beta": 3, "gamma": 2, "t": 2, "bernoulli": 2, "poisson": 2}.get(key[0], 1)
-    scalars = {"beta": (2.0, 3.0), "gamma": (2.5,), "t": (3.0,), "bernoulli": (0.3,),
-               "poisson": (2.0,)}.get(key[0], ())
+    nparams = {"beta": 3, "gamma": 2, "chi2": 2, "t": 2, "bernoulli": 2,
+               "poisson": 2}.get(key[0], 1)
+    scalars = {"beta": (2.0, 3.0), "gamma": (2.5,), "chi2": (3.0,), "t": (3.0,),
+               "bernoulli": (0.3,), "poisson": (2.0,)}.get(key[0], ())
     assert_matches(_fn(lst, key)(first, *scalars), _fn(jst, key)(first, *scalars),
                    rtol=rtol, atol=atol)
     if nparams == 1:
@@ -488,7 +505,7 @@ def test_stats_values(key):
 @pytest.mark.parametrize("key", sorted(STATS), ids=lambda k: ".".join(k))
 def test_stats_python_scalars(key):
     args = {"bernoulli": (1.0, 0.3), "poisson": (2, 3.0), "beta": (0.5, 2.0, 3),
-            "gamma": (0.5, 2), "t": (0.5, 3)}.get(key[0], (0.3,))
+            "gamma": (0.5, 2), "chi2": (0.5, 3), "t": (0.5, 3)}.get(key[0], (0.3,))
     if key == ("bernoulli", "ppf"):
         args = (0.5, 0.3)
     assert_matches(_fn(lst, key)(*args), _fn(jst, key)(*args), rtol=1e-6)
@@ -774,7 +791,7 @@ def test_public_names_exist_in_jax_scipy():
     for ours, theirs in [(lsp, jsp), (lla, jla)]:
         assert ours.__all__ and not [n for n in ours.__all__ if not hasattr(theirs, n)]
     dists = [n for n in dir(lst) if not n.startswith("_")]
-    assert len(dists) == 12
+    assert len(dists) == 13
     for d in dists:
         mod = getattr(lst, d)
         assert mod.__all__

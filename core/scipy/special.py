@@ -4,7 +4,7 @@ Every function promotes its arguments as jax does (integers and bools become the
 float dtype, Python scalars stay weakly typed) and is built from `lamina.numpy` and
 `lamina.lax`, so `jit`, `vmap` and `grad` apply. Where the naive derivative is NaN or
 inaccurate (`xlogy` at 0, `logit`, `log_ndtr` in the tails, `i0e`/`i1e`), a custom JVP
-gives jax's derivative. `gammainc`/`gammaincc` are not here yet (they need lax.igamma).
+gives jax's derivative.
 
 >>> import lamina.numpy as lnp
 >>> from lamina.scipy import special
@@ -28,10 +28,10 @@ from lamina.scipy._normal import log_ndtr as log_ndtr, ndtr as ndtr, ndtri as nd
 from lamina.scipy._softmax import logsumexp as logsumexp
 
 __all__ = [
-    "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma", "gammaln",
-    "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax", "logit",
-    "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "rel_entr", "softmax",
-    "xlog1py", "xlogy",
+    "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma", "gammainc",
+    "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr",
+    "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
+    "rel_entr", "softmax", "xlog1py", "xlogy",
 ]
 
 Axis = int | tuple[int, ...] | None
@@ -238,6 +238,28 @@ def gamma(x: Any) -> Any:
     """
     x, = _real("gamma", x)
     return gammasgn(x) * lnp.exp(lax.lgamma(x))
+
+
+def gammainc(a: Any, x: Any) -> Any:
+    """The regularized lower incomplete gamma function `P(a, x)` (`lax.igamma`):
+    differentiable in both arguments.
+
+    >>> gammainc(1., 2.)  # 1 - exp(-2)
+    Array(0.8646648, dtype=float32, weak_type=True)
+    """
+    a, x = promote_args_inexact("gammainc", a, x)
+    return lax.igamma(a, x)
+
+
+def gammaincc(a: Any, x: Any) -> Any:
+    """The regularized upper incomplete gamma function `Q(a, x) = 1 - P(a, x)`
+    (`lax.igammac`), accurate where `P` is close to 1.
+
+    >>> gammaincc(1., 30.)  # exp(-30)
+    Array(9.3576236e-14, dtype=float32, weak_type=True)
+    """
+    a, x = promote_args_inexact("gammaincc", a, x)
+    return lax.igammac(a, x)
 
 
 def _algdiv(a: Any, b: Any) -> Any:

@@ -8,6 +8,7 @@ Array(0.3989423, dtype=float32, weak_type=True)
 from lamina.scipy.stats import bernoulli as bernoulli
 from lamina.scipy.stats import beta as beta
 from lamina.scipy.stats import cauchy as cauchy
+from lamina.scipy.stats import chi2 as chi2
 from lamina.scipy.stats import expon as expon
 from lamina.scipy.stats import gamma as gamma
 from lamina.scipy.stats import laplace as laplace

@@ -1,5 +1,4 @@
-"""The Poisson distribution with mean `mu` (`jax.scipy.stats.poisson`); `cdf` waits
-for the incomplete gamma function.
+"""The Poisson distribution with mean `mu` (`jax.scipy.stats.poisson`).
 
 >>> from lamina.scipy.stats import poisson
 >>> poisson.pmf(0., 1.)
@@ -13,9 +12,9 @@ import numpy as np
 
 import lamina.numpy as lnp
 from lamina.numpy._util import promote_args_inexact
-from lamina.scipy.special import gammaln, xlogy
+from lamina.scipy.special import gammaincc, gammaln, xlogy
 
-__all__ = ["logpmf", "pmf"]
+__all__ = ["cdf", "logpmf", "pmf"]
 
 
 def logpmf(k: Any, mu: Any, loc: Any = 0) -> Any:
@@ -38,3 +37,14 @@ def pmf(k: Any, mu: Any, loc: Any = 0) -> Any:
     Array(0., dtype=float32, weak_type=True)
     """
     return lnp.exp(logpmf(k, mu, loc))
+
+
+def cdf(k: Any, mu: Any, loc: Any = 0) -> Any:
+    """`P(X <= k)`: `gammaincc(floor(k - loc) + 1, mu)`, 0 below `loc`.
+
+    >>> cdf(0., 1.)  # exp(-1)
+    Array(0.36787927, dtype=float32, weak_type=True)
+    """
+    k, mu, loc = promote_args_inexact("poisson.cdf", k, mu, loc)
+    x = k - loc
+    return lnp.where(x < 0, 0, gammaincc(lnp.floor(x + 1), mu))
