@@ -13,13 +13,13 @@ Regions are built from a few scalar "monoids" (`_MONOIDS`): the combining op and
 identity, which is also the init value of the reduction (max of floats: -inf, of ints:
 iinfo.min, of bool: False, ...), so a reduction over an empty axis yields the identity.
 
-`lax.reduce`/`lax.reduce_window` with an arbitrary Python computation need tracing the
-computation to a region; they arrive with the tracing issue. Here `reduce_window`
-accepts only `lax.add`, `lax.max` and `lax.min`.
+`lax.reduce` and `lax.reduce_window` take an arbitrary Python computation: a known
+monoid (`lax.add` with 0, `lax.max` with -inf, ...) dispatches to the primitives above,
+anything else is traced into the region of the general `reduce`/`reduce_window`
+primitives (`generic_reductions.py`, imported into this namespace).
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, Callable
 
@@ -28,7 +28,7 @@ import numpy as np
 from lamina import dtypes
 from lamina.interpreters import lowering
 from lamina.interpreters.lowering import RuleContext, Value
-from lamina.ir import AbstractArray, Primitive, Tracer
+from lamina.ir import AbstractArray, Primitive
 from lamina.lax._util import (
     ArrayLike,
     padtype_to_pads,
@@ -49,6 +49,7 @@ __all__ = [
     "cummin",
     "cumprod",
     "cumsum",
+    "reduce",
     "reduce_and",
     "reduce_max",
     "reduce_min",
@@ -589,14 +590,24 @@ def _emit_reduce_window(ctx: RuleContext, operand: Value, kind: str, *,
                         padding: Sequence[tuple[int, int]], base_dilation: Sequence[int],
                         window_dilation: Sequence[int]) -> Value:
     init, region = _monoid_region(ctx, kind, ctx.avals_in[0].dtype)
+    attrs = _window_attrs(window_dimensions=window_dimensions, window_strides=window_strides,
+                          padding=padding, base_dilation=base_dilation,
+                          window_dilation=window_dilation)
+    return ctx.op("stablehlo.reduce_window", [operand, init], ctx.aval_out, attrs,
+                  regions=[region])
+
+
+def _window_attrs(*, window_dimensions: Sequence[int], window_strides: Sequence[int],
+                  padding: Sequence[tuple[int, int]], base_dilation: Sequence[int],
+                  window_dilation: Sequence[int]) -> dict[str, str]:
+    """The attributes of a `stablehlo.reduce_window` from the canonical window params."""
     attrs = {"window_dimensions": lowering.i64_array(window_dimensions),
              "window_strides": lowering.i64_array(window_strides),
              "base_dilations": lowering.i64_array(base_dilation),
              "window_dilations": lowering.i64_array(window_dilation)}
     if window_dimensions:  # NOTE: `dense<[]>` does not parse as a 0x2 tensor; 0-d needs none
         attrs["padding"] = lowering.dense_i64(np.asarray(padding, np.int64))
-    return ctx.op("stablehlo.reduce_window", [operand, init], ctx.aval_out, attrs,
-                  regions=[region])
+    return attrs
 
 
 # --------------------------------------------------------------------------------------
@@ -677,99 +688,6 @@ reduce_window_min_p.def_abstract_eval(_reduce_window_abstract_eval("reduce_windo
 lowering.register_lowering(reduce_window_min_p, _reduce_window_lower("min"))
 
 
-def _concrete_init(operand: ArrayLike, init_value: Any) -> np.ndarray:
-    """`init_value` as a 0-d numpy value of the operand's dtype (it must be concrete)."""
-    if isinstance(init_value, Tracer):
-        raise NotImplementedError(
-            "lax.reduce_window: a traced init_value is not supported yet (the generic "
-            "reduce_window with a traced computation arrives with the tracing issue); pass "
-            "a concrete scalar")
-    dtype = aval_of(operand).dtype
-    weak = dtypes.is_python_scalar(init_value) or bool(getattr(init_value, "weak_type", False))
-    value = np.asarray(init_value)
-    if value.shape != ():
-        raise TypeError(f"lax.reduce_window: init_value must be a scalar, got shape {value.shape}")
-    if value.dtype == dtype:
-        return value
-    if not weak:
-        raise TypeError(f"lax.reduce_window: init_value dtype {value.dtype.name} differs from "
-                        f"the operand dtype {dtype.name}")
-    # NOTE: a weakly-typed scalar adopts the operand's dtype when it converts exactly
-    # (0 for a float sum, -inf for a float max), as jax's fast path accepts it.
-    scalar = value.item()
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            cast = np.asarray(scalar, dtype)
-        exact = bool(cast == scalar) or (cast != cast and scalar != scalar)
-    except (OverflowError, TypeError, ValueError):
-        exact = False
-    if not exact or isinstance(scalar, bool) != dtypes.is_bool(dtype):
-        raise TypeError(f"lax.reduce_window: init_value {scalar!r} does not convert exactly "
-                        f"to the operand dtype {dtype.name}")
-    return cast
-
-
-def reduce_window(operand: ArrayLike, init_value: ArrayLike, computation: Callable[..., Any],
-                  window_dimensions: Sequence[int],
-                  window_strides: Sequence[int] | None = None,
-                  padding: str | Sequence[tuple[int, int]] = "VALID",
-                  base_dilation: Sequence[int] | None = None,
-                  window_dilation: Sequence[int] | None = None) -> Array:
-    """Reduce each (padded, dilated) window of `operand` with `computation`.
-
-    Args:
-        operand: the array to reduce.
-        init_value: a concrete scalar of `operand`'s dtype; the reduction's initial
-            value and the value of padding. `lax.add` needs 0; `lax.max`/`lax.min`
-            accept any value (the result is then clamped by it, as XLA computes).
-        computation: `lax.add`, `lax.max` or `lax.min` (other computations need the
-            generic reduce_window, which arrives with tracing).
-        window_dimensions: the window size, one entry per dimension.
-        window_strides: the window step per dimension (default: 1).
-        padding: 'VALID', 'SAME', 'SAME_LOWER' or one `(low, high)` pair per dimension.
-        base_dilation: operand dilation per dimension (default: 1).
-        window_dilation: window dilation per dimension (default: 1).
-
-    Returns:
-        An array of `operand`'s dtype and the shape `reduce_window_shape_tuple` gives.
-
-    >>> import numpy as np
-    >>> from lamina import lax
-    >>> reduce_window(np.arange(5.0, dtype=np.float32), 0.0, lax.add, (2,))
-    Array([1., 3., 5., 7.], dtype=float32)
-    """
-    from lamina.lax import elementwise  # NOTE: a sibling family; imported late (cycles)
-
-    check_arraylike("lax.reduce_window", operand)
-    kinds = {"add": "sum", "max": "max", "min": "min"}
-    kind = next((k for name, k in kinds.items()
-                 if computation is getattr(elementwise, name, None)), None)
-    if kind is None:
-        raise NotImplementedError(
-            f"lax.reduce_window: computation {computation!r} is not supported yet; use "
-            "lax.add, lax.max or lax.min (a generic computation needs tracing)")
-    init = _concrete_init(operand, init_value)
-    params = _window_params("lax.reduce_window", operand, window_dimensions, window_strides,
-                            padding, base_dilation, window_dilation)
-    dtype = aval_of(operand).dtype
-    if kind == "sum":
-        if init != 0:
-            raise NotImplementedError(
-                f"lax.reduce_window: computation=lax.add needs init_value 0, got {init!r} "
-                "(a generic init_value needs the generic reduce_window)")
-        return reduce_window_sum_p.bind(operand, **params)
-    prim, identity, clamp = ((reduce_window_max_p, _max_identity(dtype), elementwise.max)
-                             if kind == "max" else
-                             (reduce_window_min_p, _min_identity(dtype), elementwise.min))
-    out = prim.bind(operand, **params)
-    if init == identity:
-        return out
-    # NOTE: XLA folds init_value into every window and pads with it; for an idempotent
-    # max/min that equals clamping the identity-initialised result by init_value.
-    return clamp(out, init)
-
-
 # NOTE: cumulative reductions and sorting live in sibling modules (this one would pass
 # ~1100 lines with them) and are part of this module's namespace; they use the helpers
 # above, so they are imported here.
@@ -778,6 +696,10 @@ from lamina.lax.cumulative import (  # noqa: E402,F401
     cumsum, cumsum_p)
 from lamina.lax.sorting import (  # noqa: E402,F401
     sort, sort_key_val, sort_p, top_k, top_k_p)
+
+# NOTE: `reduce` and `reduce_window` with a general computation (and the primitives
+# they bind) live in a sibling module, which uses the monoid primitives above.
+from lamina.lax.generic_reductions import reduce, reduce_window  # noqa: E402,F401
 
 # NOTE: the JVP, transpose and batching rules of this family live in a sibling module
 # (this file would pass ~1300 lines); importing it registers them.
