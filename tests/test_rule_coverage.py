@@ -11,7 +11,6 @@ from lamina.interpreters import ad, batching, lowering
 from lamina.ir import all_primitives
 
 NO_JVP = {
-    "bessel_i1e": "its derivative needs bessel_i0e, which lamina does not have yet",
     "geqrf": "differentiated through qr, as in jax (geqrf is qr's building block)",
     "householder_product": "differentiated through qr, as in jax",
 }

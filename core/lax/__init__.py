@@ -12,6 +12,7 @@ from lamina.lax.indexing import *  # noqa: F401,F403
 from lamina.lax.fft import *  # noqa: F401,F403
 from lamina.lax.control_flow import *  # noqa: F401,F403
 from lamina.lax.special import *  # noqa: F401,F403
+from lamina.lax.bessel import *  # noqa: F401,F403
 from lamina.lax import linalg as linalg  # noqa: F401
 from lamina.lax import calls as _calls  # noqa: F401  (jit_p and its rules)
 from lamina.lax.collectives import *  # noqa: F401,F403

@@ -195,8 +195,8 @@ def _polygamma_jvp_m(g: Any, m: Any, x: Any) -> Any:
 
 _nary_jvp(ew.polygamma_p, _polygamma_jvp_m,
           lambda g, m, x: ew.mul(g, ew.polygamma(ew.add(m, _const(m, 1)), x)))
-# NOTE: bessel_i1e's derivative needs bessel_i0e, which lamina does not have yet, so
-# it has no JVP rule (differentiating it raises MissingRuleError).
+# NOTE: bessel_i1e's JVP needs bessel_i0e, a primitive of lax/bessel.py (which imports
+# this module), so the rule is registered there, beside bessel_i0e's own.
 
 ad.defjvp2(ew.square_p, lambda g, ans, x: ew.mul(g, ew.mul(_const(x, 2), x)))
 
