@@ -24,7 +24,7 @@ LINEAR = """add add_any sub neg mul div convert_element_type real imag complex c
     reduce_window_sum dot_general conv_general_dilated gather scatter scatter_add
     scatter_sub scatter_mul triangular_solve fft jit cond scan remat custom_lin
     psum all_gather reduce_scatter all_to_all ppermute pmap sharding_constraint
-    shard_map""".split()
+    shard_map custom_linear_solve""".split()
 
 PRIMITIVES = {p.name: p for p in all_primitives()}
 

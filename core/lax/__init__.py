@@ -11,6 +11,7 @@ from lamina.lax.convolution import *  # noqa: F401,F403
 from lamina.lax.indexing import *  # noqa: F401,F403
 from lamina.lax.fft import *  # noqa: F401,F403
 from lamina.lax.control_flow import *  # noqa: F401,F403
+from lamina.lax.solves import *  # noqa: F401,F403
 from lamina.lax.special import *  # noqa: F401,F403
 from lamina.lax.bessel import *  # noqa: F401,F403
 from lamina.lax import linalg as linalg  # noqa: F401
