@@ -21,15 +21,74 @@ def _argnums_tuple(fun_name: str, argnums: int | Sequence[int], nargs: int) -> t
     return tuple(int(i) % nargs for i in nums)
 
 
-def _check_inputs(fun_name: str, leaves: Sequence[Any], allow_int: bool) -> None:
+def _describe(aval: AbstractArray) -> str:
+    return f"{aval.dtype.name} ({aval.str_short()})"
+
+
+def _not_complex(fun_name: str, what: str, aval: AbstractArray) -> TypeError:
+    """The error for a real or integer input/output under holomorphic=True."""
+    if what == "inputs":
+        fix = ("Cast the argument to a complex dtype (e.g. x.astype(lamina.numpy.complex64)) "
+               "or drop holomorphic=True.")
+    else:
+        fix = ("A holomorphic function returns complex values; to differentiate a "
+               "real-valued function of complex inputs, drop holomorphic=True.")
+    return TypeError(f"{fun_name} with holomorphic=True requires {what} with complex dtype, "
+                     f"but got {_describe(aval)}. {fix}")
+
+
+def _check_inputs(fun_name: str, leaves: Sequence[Any], allow_int: bool,
+                  holomorphic: bool = False) -> None:
+    """Reverse mode's conditions on the differentiated inputs (grad, jacrev), as jax:
+    holomorphic=True needs complex leaves (even with allow_int); otherwise integer and
+    boolean leaves need allow_int (their cotangent is float0)."""
     for x in leaves:
         aval = shaped_abstractify(x)
+        if holomorphic and not dtypes.is_complex(aval.dtype):
+            raise _not_complex(fun_name, "inputs", aval)
         if not dtypes.is_inexact(aval.dtype) and not allow_int:
             raise TypeError(
                 f"{fun_name} requires real- or complex-valued inputs (input dtype that is a "
-                f"sub-dtype of np.inexact), but got {aval.dtype.name} ({aval.str_short()}). "
+                f"sub-dtype of np.inexact), but got {_describe(aval)}. "
                 "If you want to use Boolean- or integer-valued inputs, use vjp or set "
                 "allow_int to True.")
+
+
+def _check_outputs(fun_name: str, leaves: Sequence[Any], holomorphic: bool) -> None:
+    """Reverse mode's conditions on the differentiated outputs (grad, jacrev), as jax:
+    complex under holomorphic=True, real floating otherwise."""
+    for y in leaves:
+        aval = shaped_abstractify(y)
+        if holomorphic:
+            if not dtypes.is_complex(aval.dtype):
+                raise _not_complex(fun_name, "outputs", aval)
+        elif dtypes.is_complex(aval.dtype):
+            raise TypeError(
+                f"{fun_name} requires real-valued outputs (a sub-dtype of np.floating), but "
+                f"got {_describe(aval)}. If the function is holomorphic, pass "
+                "holomorphic=True; otherwise differentiate its real and imaginary parts "
+                "separately or call lamina.vjp with a complex cotangent.")
+        elif not dtypes.is_floating(aval.dtype):
+            raise TypeError(
+                f"{fun_name} requires real-valued outputs (a sub-dtype of np.floating), but "
+                f"got {_describe(aval)}: integer and boolean outputs have no derivative. "
+                "Call lamina.vjp directly (their cotangent is float0).")
+
+
+def _check_fwd_inputs(leaves: Sequence[Any], holomorphic: bool) -> None:
+    """jacfwd's conditions on its inputs, as jax: complex under holomorphic=True, real
+    floating otherwise (there is no allow_int: the basis tangents must be numbers)."""
+    for x in leaves:
+        aval = shaped_abstractify(x)
+        if holomorphic:
+            if not dtypes.is_complex(aval.dtype):
+                raise _not_complex("jacfwd", "inputs", aval)
+        elif not dtypes.is_floating(aval.dtype):
+            raise TypeError(
+                "jacfwd requires real-valued inputs (a sub-dtype of np.floating), but got "
+                f"{_describe(aval)}. For a holomorphic function of complex inputs pass "
+                "holomorphic=True; for other complex- or integer-input functions use "
+                "lamina.jvp (or lamina.jacrev) directly.")
 
 
 def _flat_fun(fun: Callable[..., Any], in_tree: Any, out_tree_box: list[Any]
@@ -181,20 +240,23 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
                    reduce_axes: Sequence[Any] = ()) -> Callable[..., Any]:
     """A function returning `(fun(*args), gradient)` for scalar-output `fun`.
 
+    With `holomorphic=True` the inputs and the output must be complex and the gradient
+    is the complex derivative f'(z) (the pullback of the cotangent 1+0j). Without it, a
+    real-valued function of complex inputs gets jax's convention: df/dx - i df/dy.
+
     >>> import lamina, lamina.numpy as lnp
     >>> lamina.value_and_grad(lambda x: (x ** 2).sum())(lnp.arange(3.0))
     (Array(5., dtype=float32), Array([0., 2., 4.], dtype=float32))
+    >>> lamina.grad(lambda z: z ** 2, holomorphic=True)(lnp.complex64(1 + 2j))
+    Array(2.+4.j, dtype=complex64)
     """
-    if holomorphic:
-        raise NotImplementedError("value_and_grad: holomorphic=True is not supported yet; "
-                                  "differentiate the real and imaginary parts separately")
     del reduce_axes
 
     @functools.wraps(fun)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple("grad", argnums, len(args))
         diff_args = tuple(args[i] for i in nums)
-        _check_inputs("grad", tree_util.tree_leaves(diff_args), allow_int)
+        _check_inputs("grad", tree_util.tree_leaves(diff_args), allow_int, holomorphic)
 
         def partial_fun(*diff: Any) -> Any:
             full = list(args)
@@ -206,7 +268,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
             out, f_vjp, aux = vjp(partial_fun, *diff_args, has_aux=True)
         else:
             out, f_vjp = vjp(partial_fun, *diff_args)
-        out_aval = _check_scalar_output(out)
+        out_aval = _check_scalar_output(out, holomorphic)
         grads = f_vjp(np.ones((), out_aval.dtype))
         grads = grads[0] if isinstance(argnums, int) else grads
         return ((out, aux), grads) if has_aux else (out, grads)
@@ -214,7 +276,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
     return value_and_grad_f
 
 
-def _check_scalar_output(out: Any) -> AbstractArray:
+def _check_scalar_output(out: Any, holomorphic: bool) -> AbstractArray:
     leaves = tree_util.tree_leaves(out)
     if len(leaves) != 1 or tree_util.tree_structure(out) != tree_util.tree_structure(0):
         raise TypeError("Gradient only defined for scalar-output functions. Output was "
@@ -225,11 +287,7 @@ def _check_scalar_output(out: Any) -> AbstractArray:
         raise TypeError("Gradient only defined for scalar-output functions. Output had "
                         f"shape: {aval.shape}. Reduce it (e.g. .sum() or .mean()) or use "
                         "jacrev/vjp.")
-    if not dtypes.is_floating(aval.dtype):
-        raise TypeError("grad requires real-valued outputs (output dtype that is a "
-                        f"sub-dtype of np.floating), but got {aval.dtype.name}. For "
-                        "holomorphic differentiation, pass holomorphic=True; for complex "
-                        "or integer outputs use vjp.")
+    _check_outputs("grad", leaves, holomorphic)
     return aval
 
 
@@ -313,14 +371,16 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
     """The Jacobian of `fun` by forward mode (one vmapped JVP over a basis).
 
     Output leaf shape `(*out_shape, *in_shape)` for every (output, input) leaf pair,
-    nested as output tree of input trees, as jax.jacfwd.
+    nested as output tree of input trees, as jax.jacfwd. Inputs must be real floating,
+    or complex with `holomorphic=True` (then the outputs must be complex too and the
+    result is the complex Jacobian).
     """
     from lamina._api_batching import vmap
 
     def jacfun(*args: Any, **kwargs: Any) -> Any:
         target, f_target = _diff_target("jacfwd", fun, argnums, args, kwargs)
         leaves, tree = tree_util.tree_flatten(target)
-        _check_inputs("jacfwd", leaves, allow_int=False)
+        _check_fwd_inputs(leaves, holomorphic)
         basis, _ = _std_basis(leaves)
 
         def push(*t_leaves: Any) -> Any:
@@ -329,6 +389,9 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
 
         results = vmap(push, out_axes=(None, -1, None) if has_aux else (None, -1))(*basis)
         out, tout = results[0], results[1]
+        for o_aval in map(shaped_abstractify, tree_util.tree_leaves(out)):
+            if holomorphic and not dtypes.is_complex(o_aval.dtype):
+                raise _not_complex("jacfwd", "outputs", o_aval)
         jac = tree_util.tree_map(
             lambda o, t: _unravel_jacobian(t, shaped_abstractify(o), leaves, tree,
                                            batch_first=False), out, tout)
@@ -339,21 +402,36 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
 
 def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, allow_int: bool = False) -> Callable[..., Any]:
-    """The Jacobian of `fun` by reverse mode (one vmapped VJP over a basis)."""
+    """The Jacobian of `fun` by reverse mode (one vmapped VJP over a basis).
+
+    The outputs must be real floating, or complex with `holomorphic=True` (then the
+    inputs must be complex too and the result is the complex Jacobian)."""
     from lamina._api_batching import vmap
 
     def jacfun(*args: Any, **kwargs: Any) -> Any:
+        from lamina import numpy as lnp
         target, f_target = _diff_target("jacrev", fun, argnums, args, kwargs)
         leaves, tree = tree_util.tree_flatten(target)
-        _check_inputs("jacrev", leaves, allow_int)
+        _check_inputs("jacrev", leaves, allow_int, holomorphic)
         if has_aux:
             out, f_vjp, aux = vjp(f_target, target, has_aux=True)
         else:
             out, f_vjp = vjp(f_target, target)
         out_leaves, out_tree = tree_util.tree_flatten(out)
-        basis, _ = _std_basis(out_leaves)
-        cts = vmap(lambda *b: f_vjp(tree_util.tree_unflatten(out_tree, b))[0])(*basis)
-        ct_leaves = tree_util.tree_leaves(cts)
+        _check_outputs("jacrev", out_leaves, holomorphic)
+        basis, n_out = _std_basis(out_leaves)
+        in_avals = [shaped_abstractify(x) for x in leaves]
+        inexact = [dtypes.is_inexact(a.dtype) for a in in_avals]
+
+        def pull(*b: Any) -> list[Any]:
+            cts = tree_util.tree_leaves(f_vjp(tree_util.tree_unflatten(out_tree, b))[0])
+            return [c for c, keep in zip(cts, inexact) if keep]
+
+        rows = iter(vmap(pull)(*basis))
+        # An integer input (allow_int) has a float0 cotangent, which is not batched:
+        # its Jacobian block is zeros of the input's own dtype, as jax's.
+        ct_leaves = [next(rows) if keep else lnp.zeros((n_out, *a.shape), a.dtype)
+                     for a, keep in zip(in_avals, inexact)]
         # ct_leaves[k]: (n_out_total, *in_shape_k); split the stacked axis per output.
         per_out, start = [], 0
         for o in out_leaves:
@@ -370,5 +448,6 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
 
 def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
             holomorphic: bool = False) -> Callable[..., Any]:
-    """The Hessian of scalar `fun`: `jacfwd(jacrev(fun))`."""
-    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+    """The Hessian of scalar `fun`: `jacfwd(jacrev(fun))`, both with `holomorphic`."""
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic),
+                  argnums, has_aux=has_aux, holomorphic=holomorphic)
