@@ -20,6 +20,15 @@ from lamina.numpy.setops import *  # noqa: F401,F403
 from lamina.numpy.index_tricks import *  # noqa: F401,F403
 from lamina.numpy.sorting import *  # noqa: F401,F403
 from lamina.numpy.tensor import *  # noqa: F401,F403
+from lamina.numpy.vectorize import *  # noqa: F401,F403
+from lamina.numpy.polynomial import *  # noqa: F401,F403
+from lamina.numpy.windows import *  # noqa: F401,F403
+from lamina.numpy.bit_packing import *  # noqa: F401,F403
+from lamina.numpy.array_updates import *  # noqa: F401,F403
+from lamina.numpy.histograms import *  # noqa: F401,F403
+from lamina.numpy.printing import *  # noqa: F401,F403
+# lamina warns with numpy's ComplexWarning when a cast drops imaginary parts (as jax).
+from numpy.exceptions import ComplexWarning as ComplexWarning  # noqa: F401
 from lamina.numpy import linalg as linalg  # noqa: F401
 from lamina.numpy import fft as fft  # noqa: F401
 from lamina.numpy import _array_methods

@@ -1,5 +1,6 @@
 """Index construction helpers of jax.numpy: ix_, ravel_multi_index, unravel_index,
-diag_indices_from, triu_indices_from, tril_indices_from and fill_diagonal.
+diag_indices_from, triu_indices_from, tril_indices_from, fill_diagonal and
+mask_indices, and the index-expression objects mgrid, ogrid, r_, c_, s_ and index_exp.
 
 They build index arrays (or, for fill_diagonal, use them) rather than select with them,
 so they are kept apart from `indexing` and `selection`.
@@ -7,7 +8,7 @@ so they are kept apart from `indexing` and `selection`.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -17,16 +18,27 @@ from lamina.ir import Tracer
 from lamina.lax._util import operator_index
 from lamina.numpy._util import (
     asarray, broadcast_shapes, broadcast_to_shape, check_arraylike, is_lamina_array,
+    promote_dtypes,
 )
 from lamina.numpy._lax_helpers import _aval, _const, _convert, _full, _int_dtype, _ravel
 from lamina.numpy.indexing import _scatter_update
-from lamina.numpy.selection import _floor_mod, take
+from lamina.numpy.creation import array, meshgrid, ones
+from lamina.numpy.joining import concatenate
+from lamina.numpy.ranges import arange, linspace
+from lamina.numpy.selection import _floor_mod, nonzero, take
 
 __all__ = [
+    "c_",
     "diag_indices_from",
     "fill_diagonal",
+    "index_exp",
     "ix_",
+    "mask_indices",
+    "mgrid",
+    "ogrid",
+    "r_",
     "ravel_multi_index",
+    "s_",
     "tril_indices_from",
     "triu_indices_from",
     "unravel_index",
@@ -279,3 +291,217 @@ def fill_diagonal(a: ArrayLike, val: ArrayLike, wrap: bool = False, *,
     out = _scatter_update(_ravel(a), positions, values, "set", indices_are_sorted=True,
                           unique_indices=True, mode=None, normalize=False)
     return lax.reshape(out, a.shape)
+
+
+def mask_indices(n: int, mask_func: Callable[[Array, int], Array], k: int = 0, *,
+                 size: int | None = None) -> tuple[Array, Array]:
+    """The indices of the nonzero entries of `mask_func(ones((n, n)), k)`
+    (jax.numpy.mask_indices), e.g. of a triangle with `mask_func=lnp.triu`.
+
+    Args:
+        n: the side of the square array.
+        mask_func: a function `(array, k) -> array` such as `lnp.triu` or `lnp.tril`.
+        k: passed to `mask_func` as its second argument.
+        size: the static number of indices to return (padded with zeros or truncated);
+            needed to use mask_indices under jit when mask_func depends on traced values.
+
+    Returns:
+        `(rows, cols)`, integer arrays.
+
+    >>> import lamina.numpy as lnp
+    >>> rows, cols = lnp.mask_indices(3, lnp.triu, 1)
+    >>> rows, cols
+    (Array([0, 0, 1], dtype=int32), Array([1, 2, 2], dtype=int32))
+    """
+    rows, cols = nonzero(mask_func(ones((n, n)), k), size=size)
+    return rows, cols
+
+
+# --------------------------------------------------------------------------------------
+# Index expressions: mgrid, ogrid, r_, c_, s_, index_exp
+# --------------------------------------------------------------------------------------
+
+
+def _static_bound(value: Any, what: str, op_name: str) -> Any:
+    if isinstance(value, Tracer):
+        raise ConcretizationError(
+            f"lamina.numpy.{op_name}: the slice {what} must be concrete (it fixes the "
+            f"result shape), got a traced array {value.aval.str_short()}")
+    return value
+
+
+def _grid_1d(s: slice, op_name: str) -> Array:
+    """The 1-D grid a slice stands for: `arange(start, stop, step)`, or, for an
+    imaginary step `Nj`, `linspace(start, stop, N)` (stop included)."""
+    start = _static_bound(s.start, "start", op_name)
+    stop = _static_bound(s.stop, "stop", op_name)
+    step = _static_bound(s.step, "step", op_name)
+    start = 0 if start is None else start
+    step = 1 if step is None else step
+    if stop is None:
+        raise ValueError(f"lamina.numpy.{op_name}: the slice {s} needs a stop value")
+    if np.iscomplexobj(step):
+        return linspace(start, stop, int(np.abs(step)))
+    return arange(start, stop, step)
+
+
+def _grids(key: Any, op_name: str) -> list[Array]:
+    grids = [_grid_1d(k, op_name) if isinstance(k, slice) else None for k in key]
+    if any(g is None for g in grids):
+        bad = next(k for k in key if not isinstance(k, slice))
+        raise TypeError(f"lamina.numpy.{op_name}[...] takes slices such as 0:5 or 0:1:5j, got "
+                        f"{bad!r}")
+    return list(promote_dtypes(*grids)) if len(grids) > 1 else grids
+
+
+class _MGrid:
+    """`mgrid[0:2, 0:3]`: a dense mesh grid, stacked along a new first axis (numpy.mgrid).
+
+    An imaginary step `Nj` means N points with the stop included (as linspace).
+
+    >>> import lamina.numpy as lnp
+    >>> lnp.mgrid[0:2, 0:3]
+    Array([[[0, 0, 0],
+            [1, 1, 1]],
+    <BLANKLINE>
+           [[0, 1, 2],
+            [0, 1, 2]]], dtype=int32)
+    >>> lnp.mgrid[0:1:3j]
+    Array([0. , 0.5, 1. ], dtype=float32)
+    """
+
+    def __getitem__(self, key: slice | tuple[slice, ...]) -> Array:
+        if isinstance(key, slice):
+            return _grid_1d(key, "mgrid")
+        grids = _grids(key, "mgrid")
+        if not grids:
+            return arange(0)
+        mesh = meshgrid(*grids, indexing="ij")
+        return lax.concatenate([lax.reshape(m, (1, *m.shape)) for m in mesh], 0)
+
+    def __repr__(self) -> str:
+        return "lamina.numpy.mgrid"
+
+
+class _OGrid:
+    """`ogrid[0:2, 0:3]`: an open mesh grid, a list of arrays that broadcast against each
+    other (numpy.ogrid).
+
+    >>> import lamina.numpy as lnp
+    >>> lnp.ogrid[0:2, 0:3]
+    [Array([[0],
+           [1]], dtype=int32), Array([[0, 1, 2]], dtype=int32)]
+    """
+
+    def __getitem__(self, key: slice | tuple[slice, ...]) -> Array | list[Array]:
+        if isinstance(key, slice):
+            return _grid_1d(key, "ogrid")
+        return meshgrid(*_grids(key, "ogrid"), indexing="ij", sparse=True)
+
+    def __repr__(self) -> str:
+        return "lamina.numpy.ogrid"
+
+
+mgrid = _MGrid()
+ogrid = _OGrid()
+
+
+class _Concatenator:
+    """Array concatenation by index notation (numpy's `r_`/`c_`), the base of both.
+
+    Items are arrays, scalars, lists or slices (a slice is a 1-D grid, as in `mgrid`).
+    An optional leading string directive `'axis,ndmin,trans1d'` sets the concatenation
+    axis, the minimum rank each item is raised to, and where an upgraded item's own
+    dimensions go (-1: at the end); `'r'`/`'c'` make a 1-D result a row/column matrix.
+    """
+
+    axis: int = 0
+    ndmin: int = 1
+    trans1d: int = -1
+    op_name: str = ""
+
+    def __getitem__(self, key: Any) -> Array:
+        items = key if isinstance(key, tuple) else (key,)
+        axis, ndmin, trans1d, matrix = self.axis, self.ndmin, self.trans1d, -1
+        if items and isinstance(items[0], str):
+            directive, items = items[0], items[1:]
+            if directive in ("r", "c"):
+                matrix = 0 if directive == "r" else 1
+            else:
+                parts = directive.split(",")
+                try:
+                    values = [int(v) for v in parts[:3]]
+                except ValueError:
+                    raise ValueError(f"lamina.numpy.{self.op_name}: could not understand the "
+                                     f"directive {directive!r}; expected 'r', 'c' or "
+                                     "'axis[,ndmin[,trans1d]]' with integers") from None
+                axis, ndmin, trans1d = values + [ndmin, trans1d][len(values) - 1:]
+        if not items:
+            raise ValueError(f"lamina.numpy.{self.op_name}[...] needs at least one array to "
+                             "concatenate")
+        parts = []
+        for item in items:
+            if isinstance(item, str):
+                raise ValueError(f"lamina.numpy.{self.op_name}: a string directive must come "
+                                 f"first, got {item!r} after other items")
+            if isinstance(item, slice):
+                part, item_ndim = _grid_1d(item, self.op_name), 1
+            else:
+                part = array(item, copy=False)
+                item_ndim = part.ndim
+            part = array(part, copy=False, ndmin=ndmin)
+            if trans1d != -1 and item_ndim < ndmin:
+                part = lax.transpose(part, _trans1d_perm(ndmin, item_ndim, trans1d))
+            parts.append(part)
+        out = concatenate(parts, axis=axis)
+        if matrix != -1 and out.ndim == 1:
+            out = lax.reshape(out, (1, out.shape[0]) if matrix == 0 else (out.shape[0], 1))
+        return out
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return f"lamina.numpy.{self.op_name}"
+
+
+def _trans1d_perm(ndmin: int, item_ndim: int, trans1d: int) -> tuple[int, ...]:
+    """numpy's rule: an item raised from rank `item_ndim` to `ndmin` has unit axes in
+    front; move its own axes so that they start at axis `trans1d`."""
+    n_new = ndmin - item_ndim
+    start = trans1d if trans1d >= 0 else trans1d + n_new + 1
+    axes = list(range(ndmin))
+    return tuple(axes[:start] + axes[n_new:] + axes[start:n_new])
+
+
+class _RClass(_Concatenator):
+    """`r_[a, b, ...]`: concatenate along the first axis, items raised to at least 1-D
+    (numpy.r_).
+
+    >>> import lamina.numpy as lnp
+    >>> lnp.r_[lnp.array([1, 2]), 0, 7:9]
+    Array([1, 2, 0, 7, 8], dtype=int32)
+    """
+
+    axis, ndmin, trans1d, op_name = 0, 1, -1, "r_"
+
+
+class _CClass(_Concatenator):
+    """`c_[a, b, ...]`: stack 1-D items as columns (concatenate along the last axis,
+    items raised to at least 2-D with their own axes first) (numpy.c_).
+
+    >>> import lamina.numpy as lnp
+    >>> lnp.c_[lnp.array([1, 2]), lnp.array([3, 4])]
+    Array([[1, 3],
+           [2, 4]], dtype=int32)
+    """
+
+    axis, ndmin, trans1d, op_name = -1, 2, 0, "c_"
+
+
+r_ = _RClass()
+c_ = _CClass()
+
+# NOTE: plain index expressions hold no arrays; jax re-exports numpy's objects too.
+s_ = np.s_
+index_exp = np.index_exp
