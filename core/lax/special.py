@@ -1,9 +1,12 @@
-"""The incomplete gamma family: `igamma`, `igammac`, `igamma_grad_a` and
-`random_gamma_grad`, with jax.lax's names, dtype rules and numerics.
+"""Special functions without their own XLA op: the incomplete gamma family (`igamma`,
+`igammac`, `igamma_grad_a`, `random_gamma_grad`) and the regularized incomplete beta
+function (`betainc`); and the Hurwitz `zeta`, which lowers to CHLO's op as in jax. All
+have jax.lax's names, dtype rules (floats of one dtype, 0-d operands broadcast) and
+numerics.
 
-XLA has no op for these, so each primitive's lowering traces a lamina implementation
-(below) into a sub-program and inlines it, as jax's `mlir.lower_fun` does: the
-algorithms are XLA's (client/lib/math.cc), as ported by jax 0.10:
+XLA has no op for the first five, so each primitive's lowering traces a lamina
+implementation (below) into a sub-program and inlines it (`lower_fun`, as jax's
+`mlir.lower_fun`): the algorithms are XLA's (client/lib/math.cc), as ported by jax 0.10:
 
 * P(a, x) by its power series when x < 1 or x <= a, else Q(a, x) by Legendre's
   continued fraction (three-term recurrence with rescaling, at most 2000 terms); the
@@ -23,6 +26,13 @@ their negatives. jax has no JVP for `igamma_grad_a` and none of its own for
 `random_gamma_grad` (a composite there): lamina differentiates their implementation in
 forward mode (through its while loops, so reverse mode raises as it does in jax), and
 uses the closed form d/dx dP/da = dP/dx * (log x - digamma(a)) for `igamma_grad_a`'s x.
+
+`betainc` (primitive `regularized_incomplete_beta`): I_x(a, b) by the continued fraction
+of DLMF 8.17.22, evaluated by the modified Lentz method (at most 200 terms in float32,
+600 in float64; every element iterates until all have converged), applied to
+I_{1-x}(b, a) instead past x = (a + 1) / (a + b + 2). Its x-derivative is the Beta(a, b)
+density; like jax, it has none for a or b (ValueError). `zeta(x, q)`: jax.lax's has no
+derivative; lamina's has d/dq = -x zeta(x + 1, q) and raises for x.
 """
 from __future__ import annotations
 
@@ -33,18 +43,19 @@ import numpy as np
 
 from lamina import dtypes
 from lamina.backend.array import Array
-from lamina.interpreters import ad, batching, lowering, partial_eval as pe
+from lamina.interpreters import ad, batching, lowering
 from lamina.interpreters.eval import eager_binary
-from lamina.interpreters.lowering import RuleContext, Value
-from lamina.ir import AbstractArray, Primitive, shaped_abstractify
+from lamina.ir import Primitive, shaped_abstractify
 from lamina.lax import elementwise as ew
+from lamina.lax._lower_fun import lower_fun
 from lamina.lax._util import ArrayLike, check_arraylike, naryop_abstract_eval
 from lamina.lax.elementwise_rules import _broadcast_to, _nary_jvp, _out_shape
 from lamina.lax.loops import while_loop
 from lamina.lax.reductions import reduce_or
 from lamina.lax.structural import broadcast_in_dim
 
-__all__ = ["igamma", "igammac", "igamma_grad_a", "random_gamma_grad"]
+__all__ = ["igamma", "igammac", "igamma_grad_a", "random_gamma_grad", "betainc",
+           "zeta"]
 
 # Iteration cap of the continued fraction (the series has none), as in XLA and jax.
 _MAX_CF_TERMS = 2000
@@ -246,22 +257,22 @@ def _derivative_impl(mode: _Mode) -> Callable[[Any, Any, np.dtype], Any]:
     return impl
 
 
-def _in_float32_if_narrow(impl: Callable[[Any, Any, np.dtype], Any]
-                          ) -> Callable[[Any, Any], Any]:
-    """`impl(a, x)` on same-shaped operands; float16/bfloat16 go through float32."""
+def _in_float32_if_narrow(impl: Callable[..., Any]) -> Callable[..., Any]:
+    """`impl(*operands)` on same-shaped operands of one dtype, which `impl` receives as
+    its last argument; float16/bfloat16 go through float32."""
 
-    def run(a: Any, x: Any) -> Any:
-        dtype = shaped_abstractify(a).dtype
+    def run(*operands: Any) -> Any:
+        dtype = shaped_abstractify(operands[0]).dtype
         if dtype in (dtypes.float16, dtypes.bfloat16):
             f32 = dtypes.float32
-            out = impl(ew.convert_element_type(a, f32), ew.convert_element_type(x, f32), f32)
+            out = impl(*(ew.convert_element_type(v, f32) for v in operands), f32)
             return ew.convert_element_type(out, dtype)
-        return impl(a, x, dtype)
+        return impl(*operands, dtype)
 
     return run
 
 
-_IMPLS: dict[str, Callable[[Any, Any], Any]] = {
+_IMPLS: dict[str, Callable[..., Any]] = {
     "igamma": _in_float32_if_narrow(_igamma_impl),
     "igammac": _in_float32_if_narrow(_igammac_impl),
     "igamma_grad_a": _in_float32_if_narrow(_derivative_impl(_Mode.DERIVATIVE)),
@@ -275,29 +286,8 @@ def _same_shape(a: Any, x: Any) -> tuple[Any, Any]:
 
 
 # --------------------------------------------------------------------------------------
-# Shared rules: lowering (the traced implementation, inlined) and JVP through it
+# Shared rule: the JVP through the implementation (the lowering is `lower_fun`'s)
 # --------------------------------------------------------------------------------------
-
-# (primitive name, operand type) -> the implementation traced to a closed program
-_programs: dict[tuple[str, AbstractArray], Any] = {}
-
-
-def _impl_lowering(name: str) -> Callable[..., Value]:
-    impl = _IMPLS[name]
-
-    def rule(ctx: RuleContext, a: Value, x: Value) -> Value:
-        aval = ctx.aval_out.strip_weak_type()
-        program = _programs.get((name, aval))
-        if program is None:
-            traced = pe.trace_to_program(lambda a_, x_: [impl(a_, x_)], [aval, aval])
-            program, consts = pe.close_over_consts(traced)
-            assert not consts, f"{name}: the implementation captured array constants"
-            _programs[(name, aval)] = program
-        a, x = lowering.broadcast_scalar_operands(ctx, [a, x])
-        return ctx.lower_program(program, [a, x])[0]
-
-    rule.__name__ = f"_{name}_lower"
-    return rule
 
 
 def _impl_tangent(name: str, a: Any, x: Any, a_dot: Any, x_dot: Any) -> Any:
@@ -321,7 +311,7 @@ _float = dtypes.is_floating
 def _define(name: str) -> Primitive:
     prim = Primitive(name)
     prim.def_abstract_eval(naryop_abstract_eval(name, _float))
-    lowering.register_lowering(prim, _impl_lowering(name))
+    lowering.register_lowering(prim, lower_fun(name, _IMPLS[name]))
     batching.defbroadcasting(prim)
     return prim
 
@@ -454,3 +444,188 @@ def _random_gamma_grad_jvp(primals: Any, tangents: Any) -> tuple[Any, Any]:
 
 
 ad.primitive_jvps[random_gamma_grad_p] = _random_gamma_grad_jvp
+
+
+# ======================================================================================
+# The regularized incomplete beta function (`betainc`) and Hurwitz zeta (`zeta`)
+# ======================================================================================
+
+
+def _betainc_fraction(a: Any, b: Any, x: Any, dtype: np.dtype) -> Any:
+    """The continued fraction `1 / (1 + d_1 / (1 + d_2 / (1 + ...)))` of I_x(a, b)
+    (DLMF 8.17.22, with x in the d_n), evaluated forwards by the modified Lentz method: the ratios of
+    consecutive numerators (`c`) and denominators (`d`) are updated, kept away from 0
+    by `tiny`, and their product scales the approximant until every element's factor
+    is within eps/2 of 1 (or the term cap is reached; all elements step together)."""
+    tiny = np.array(np.finfo(dtype).eps / 2, dtype)  # both the floor and the tolerance
+    max_terms = np.array(200 if dtype == dtypes.float32 else 600, np.int32)
+    shape = shaped_abstractify(a).shape
+
+    def coefficient(n: Any) -> Any:
+        """The n-th partial numerator (n >= 1): 1, then alternately
+        -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)) and
+        m (b - m) x / ((a + 2m - 1)(a + 2m)), m = (n - 1) // 2."""
+        m_int = ew.div(ew.sub(n, np.array(1, np.int32)), np.array(2, np.int32))
+        m = ew.convert_element_type(m_int, dtype)
+        a_2m = ew.add(a, ew.mul(_k(2, a), m))
+        # NOTE: for m == 0 the first even term is written without m, as XLA does (it
+        # stays exact when a is tiny and denormals are flushed).
+        first = ew.div(ew.mul(ew.neg(ew.add(a, b)), x), ew.add(a, _k(1, a)))
+        even = ew.div(ew.mul(ew.mul(ew.neg(ew.add(a, m)), ew.add(ew.add(a, b), m)), x),
+                      ew.mul(a_2m, ew.add(a_2m, _k(1, a))))
+        odd = ew.div(ew.mul(ew.mul(m, ew.sub(b, m)), x),
+                     ew.mul(ew.sub(a_2m, _k(1, a)), a_2m))
+        n_is_even = ew.eq(ew.rem(n, np.array(2, np.int32)), np.array(0, np.int32))
+
+        def where(pred: Any, on_true: Any, on_false: Any) -> Any:
+            return ew.select(_broadcast_to(pred, shape), on_true, on_false)
+
+        even = where(ew.eq(m_int, np.array(0, np.int32)), first, even)
+        return where(ew.eq(n, np.array(1, np.int32)), _full(x, 1),
+                     where(n_is_even, even, odd))
+
+    def floored(v: Any) -> Any:
+        return ew.select(ew.lt(ew.abs(v), _full(v, tiny)), _full(v, tiny), v)
+
+    def cond(state: tuple[Any, ...]) -> Any:
+        return ew.bitwise_and(ew.lt(state[0], max_terms), state[1])
+
+    def body(state: tuple[Any, ...]) -> tuple[Any, ...]:
+        n, _, c, d, h = state
+        coef = coefficient(n)
+        c = floored(ew.add(_k(1, c), ew.div(coef, c)))
+        d = ew.reciprocal(floored(ew.add(_k(1, d), ew.mul(coef, d))))
+        factor = ew.mul(c, d)
+        unconverged = _any_true(ew.ge(ew.abs(ew.sub(factor, _k(1, factor))), tiny))
+        return ew.add(n, np.array(1, np.int32)), unconverged, c, d, ew.mul(h, factor)
+
+    # The leading term b_0 = 0 is floored to `tiny`, which also starts c and h.
+    h0 = _full(a, tiny)
+    init = (np.array(1, np.int32), np.array(True), h0, _full(a, 0), h0)
+    return while_loop(cond, body, init)[-1]
+
+
+def _betainc_impl(a: Any, b: Any, x: Any, dtype: np.dtype) -> Any:
+    zero, one = _k(0, a), _k(1, a)
+    inf = _k(np.inf, a)
+    # A zero parameter (or an infinite other one) puts all the mass at one end.
+    a_is_zero = ew.bitwise_or(ew.eq(a, zero), ew.eq(b, inf))
+    b_is_zero = ew.bitwise_or(ew.eq(b, zero), ew.eq(a, inf))
+    x_is_zero, x_is_one = ew.eq(x, zero), ew.eq(x, one)
+    nan_in = _or(_isnan(a), _isnan(b), _isnan(x))
+    result_is_zero = ew.bitwise_or(ew.bitwise_and(b_is_zero, ew.bitwise_not(x_is_one)),
+                                   ew.bitwise_and(a_is_zero, x_is_zero))
+    result_is_one = ew.bitwise_or(ew.bitwise_and(a_is_zero, ew.bitwise_not(x_is_zero)),
+                                  ew.bitwise_and(b_is_zero, x_is_one))
+    result_is_nan = _or(ew.lt(a, zero), ew.lt(b, zero), ew.lt(x, zero), ew.gt(x, one),
+                        ew.bitwise_and(a_is_zero, b_is_zero), nan_in)
+    # The fraction converges fast for x < (a + 1) / (a + b + 2) (DLMF 8.17.23); past
+    # it, compute 1 - I_{1-x}(b, a) instead (DLMF 8.17.4).
+    direct = ew.lt(x, ew.div(ew.add(a, one), ew.add(ew.add(a, b), _k(2, b))))
+    a, b, x = ew.select(direct, a, b), ew.select(direct, b, a), \
+        ew.select(direct, x, ew.sub(one, x))
+    fraction = _betainc_fraction(a, b, x, dtype)
+    # x^a (1 - x)^b / (a B(a, b)); for a below twice the smallest normal, a Gamma(a)
+    # is taken as Gamma(a + 1) = 1, which keeps the 1/a out.
+    log1m_x = ew.log1p(ew.neg(x))
+    lbeta_without_a = ew.sub(ew.lgamma(b), ew.lgamma(ew.add(a, b)))
+    lbeta = ew.add(ew.lgamma(a), lbeta_without_a)
+    log_x_a_1m_x_b = ew.add(ew.mul(ew.log(x), a), ew.mul(log1m_x, b))
+    prefactor = ew.select(
+        ew.lt(a, _k(np.finfo(dtype).tiny * 2, a)),
+        ew.exp(ew.sub(ew.mul(log1m_x, b), lbeta_without_a)),
+        ew.div(ew.exp(ew.sub(log_x_a_1m_x_b, lbeta)), a))
+    out = ew.mul(fraction, prefactor)
+    out = ew.select(direct, out, ew.sub(_k(1, out), out))
+    out = ew.select(result_is_zero, _full(out, 0), out)
+    out = ew.select(result_is_one, _full(out, 1), out)
+    return ew.select(result_is_nan, _full(out, np.nan), out)
+
+
+_IMPLS["regularized_incomplete_beta"] = _in_float32_if_narrow(_betainc_impl)
+
+regularized_incomplete_beta_p = Primitive("regularized_incomplete_beta")
+regularized_incomplete_beta_p.def_abstract_eval(naryop_abstract_eval("betainc", _float))
+lowering.register_lowering(regularized_incomplete_beta_p,
+                           lower_fun("regularized_incomplete_beta",
+                                     _IMPLS["regularized_incomplete_beta"]))
+batching.defbroadcasting(regularized_incomplete_beta_p)
+
+# NOTE: XLA has a Hurwitz zeta op (CHLO's), which jax lowers to directly.
+zeta_p = Primitive("zeta")
+zeta_p.def_abstract_eval(naryop_abstract_eval("zeta", _float))
+lowering.register_lowering(zeta_p, lowering.elementwise("chlo.zeta"))
+batching.defbroadcasting(zeta_p)
+_fast[zeta_p] = eager_binary(zeta_p)
+
+
+def betainc(a: ArrayLike, b: ArrayLike, x: ArrayLike) -> Array:
+    """Elementwise regularized incomplete beta function
+    `I_x(a, b) = B(x; a, b) / B(a, b)`: the integral of `t**(a-1) (1-t)**(b-1)` over
+    [0, x], divided by the beta function B(a, b).
+
+    Differentiable in x only (its derivative is the Beta(a, b) density); a tangent for
+    a or b raises ValueError, as in jax.
+
+    Args:
+        a, b: the parameters, floating-point arrays or scalars (a, b >= 0).
+        x: floating-point array or scalar in [0, 1]. All three share one dtype; 0-d
+            operands broadcast.
+
+    Returns:
+        I_x(a, b), with the operands' dtype and common shape: 0 at x = 0, 1 at x = 1,
+        the limits where a or b is 0 or inf, NaN for NaN operands, a < 0, b < 0,
+        x outside [0, 1] or a = b = 0.
+
+    >>> from lamina import lax
+    >>> lax.betainc(2.0, 3.0, 0.5)  # 11/16
+    Array(0.6874998, dtype=float32, weak_type=True)
+    """
+    return regularized_incomplete_beta_p.bind(*ew._operands("betainc", (a, b, x)))
+
+
+def zeta(x: ArrayLike, q: ArrayLike) -> Array:
+    """Elementwise Hurwitz zeta function `zeta(x, q) = sum_{n >= 0} (n + q)**-x`.
+
+    Differentiable in q (`d/dq zeta(x, q) = -x zeta(x + 1, q)`), not in x: a tangent
+    for x raises NotImplementedError. (jax.lax.zeta has no derivative at all.)
+
+    Args:
+        x, q: floating-point arrays or scalars of one dtype; 0-d operands broadcast.
+
+    Returns:
+        zeta(x, q), with the operands' dtype and common shape: inf at x = 1, NaN for
+        x < 1 and for NaN operands.
+
+    >>> from lamina import lax
+    >>> lax.zeta(2.0, 1.0)  # pi**2 / 6
+    Array(1.644934, dtype=float32, weak_type=True)
+    """
+    return _bind(zeta_p, x, q)
+
+
+def _betainc_grad_ab(g: Any, a: Any, b: Any, x: Any) -> Any:
+    raise ValueError("lax.betainc is differentiable with respect to x only, not a or b "
+                     "(jax has no derivative there either); stop_gradient a and b, or "
+                     "close over them as constants")
+
+
+def _betainc_grad_x(g: Any, a: Any, b: Any, x: Any) -> Any:
+    """g times the Beta(a, b) density x^(a-1) (1-x)^(b-1) / B(a, b)."""
+    lbeta = ew.sub(ew.add(ew.lgamma(a), ew.lgamma(b)), ew.lgamma(ew.add(a, b)))
+    log_density = ew.sub(ew.add(ew.mul(ew.sub(b, _k(1, b)), ew.log1p(ew.neg(x))),
+                                ew.mul(ew.sub(a, _k(1, a)), ew.log(x))), lbeta)
+    return ew.mul(ew.exp(log_density), g)
+
+
+def _zeta_grad_x(g: Any, x: Any, q: Any) -> Any:
+    raise NotImplementedError(
+        "lax.zeta is not differentiable with respect to x (jax's has no derivative at "
+        "all); lamina.scipy.special.zeta is, through a series expansion, as "
+        "jax.scipy.special.zeta")
+
+
+_nary_jvp(regularized_incomplete_beta_p, _betainc_grad_ab, _betainc_grad_ab,
+          _betainc_grad_x)
+_nary_jvp(zeta_p, _zeta_grad_x,
+          lambda g, x, q: ew.mul(g, ew.neg(ew.mul(x, zeta(ew.add(x, _k(1, x)), q)))))

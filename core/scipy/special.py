@@ -3,8 +3,9 @@
 Every function promotes its arguments as jax does (integers and bools become the default
 float dtype, Python scalars stay weakly typed) and is built from `lamina.numpy` and
 `lamina.lax`, so `jit`, `vmap` and `grad` apply. Where the naive derivative is NaN or
-inaccurate (`xlogy` at 0, `logit`, `log_ndtr` in the tails, `i0e`/`i1e`), a custom JVP
-gives jax's derivative.
+inaccurate (`xlogy` at 0, `logit`, `log_ndtr` in the tails, `i0e`/`i1e`), or where
+jax defines its own (`zeta`, by a series expansion), a custom JVP gives jax's
+derivative.
 
 >>> import lamina.numpy as lnp
 >>> from lamina.scipy import special
@@ -14,12 +15,14 @@ Array([0., 0.], dtype=float32)
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 import lamina.numpy as lnp
 from lamina import dtypes, lax
+from lamina._api_ad import jvp
 from lamina.custom_derivatives import custom_jvp
 from lamina.numpy._util import promote_args_inexact
 from lamina.scipy import _softmax
@@ -28,10 +31,10 @@ from lamina.scipy._normal import log_ndtr as log_ndtr, ndtr as ndtr, ndtri as nd
 from lamina.scipy._softmax import logsumexp as logsumexp
 
 __all__ = [
-    "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma", "gammainc",
-    "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr",
-    "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
-    "rel_entr", "softmax", "xlog1py", "xlogy",
+    "beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit",
+    "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
+    "kl_div", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
+    "ndtri", "polygamma", "rel_entr", "softmax", "xlog1py", "xlogy", "zeta",
 ]
 
 Axis = int | tuple[int, ...] | None
@@ -385,3 +388,96 @@ def erfinv(x: Any) -> Any:
     """
     x, = promote_args_inexact("erfinv", x)
     return lax.erf_inv(x)
+
+
+# --------------------------------------------------------------------------------------
+# Beta family, Hurwitz zeta
+# --------------------------------------------------------------------------------------
+
+
+def beta(a: Any, b: Any) -> Any:
+    """The beta function `B(a, b) = gamma(a) gamma(b) / gamma(a + b)`, computed as
+    `exp(betaln(a, b))` with the sign of the three gammas.
+
+    >>> beta(2., 3.)  # 1/12
+    Array(0.08333327, dtype=float32)
+    """
+    a, b = _real("beta", a, b)
+    sign = gammasgn(a) * gammasgn(b) * gammasgn(a + b)
+    return sign * lax.exp(betaln(a, b))
+
+
+def betainc(a: Any, b: Any, x: Any) -> Any:
+    """The regularized incomplete beta function `I_x(a, b)`, the integral of
+    `t**(a-1) (1-t)**(b-1)` over `[0, x]` divided by `beta(a, b)` (`lax.betainc`).
+
+    Differentiable in `x` only, as in jax; a derivative in `a` or `b` raises ValueError.
+
+    >>> betainc(2., 3., 0.5)  # 11/16
+    Array(0.6874998, dtype=float32, weak_type=True)
+    """
+    a, b, x = _real("betainc", a, b, x)
+    return lax.betainc(a, b, x)
+
+
+def _bernoulli_ratios(count: int) -> list[float]:
+    """`(2k)! / B_2k` for k = 1..count (B_n: the Bernoulli numbers), rounded to float64:
+    the divisors of the Euler-Maclaurin correction terms."""
+    bern = [Fraction(1)]
+    for n in range(1, 2 * count + 1):  # sum_{j <= n} C(n + 1, j) B_j = 0
+        bern.append(-sum(math.comb(n + 1, j) * bern[j] for j in range(n)) / (n + 1))
+    return [float(math.factorial(2 * k) / bern[2 * k]) for k in range(1, count + 1)]
+
+
+_ZETA_DIVISORS = _bernoulli_ratios(16)
+
+
+def _zeta_series(s: Any, q: Any) -> Any:
+    """Hurwitz zeta by Euler-Maclaurin summation (Johansson 2015, eq. 5): the first N
+    terms, the tail's integral and N correction terms (N = 8 in float32, else 16).
+    jax differentiates this to get zeta's derivatives, in both arguments."""
+    dtype = s.dtype
+    n = 8 if dtype == dtypes.float32 else 16
+    c = lambda v: np.asarray(v, dtype)  # noqa: E731  (typed, non-weak constants)
+    s_, q_ = lnp.expand_dims(s, -1), lnp.expand_dims(q, -1)
+    head = lnp.sum((q_ + np.arange(n, dtype=dtype)) ** -s_, -1)
+    q_n = q + c(n)
+    integral = lax.div(q_n ** (c(1) - s), s - c(1))
+    # Rising products s (s+1) ... (s+2j) / (q+N)^(2j+1), one per correction term
+    ratios = (s_ + np.arange(2 * n, dtype=dtype)) / (q_ + c(n))
+    rising = lnp.cumprod(ratios, -1)[..., ::2]
+    rising = lnp.clip(rising, max=np.finfo(dtype).max)
+    corrections = lnp.sum(rising / np.asarray(_ZETA_DIVISORS[:n], dtype), -1)
+    return head + integral + q_n ** -s * (c(0.5) + corrections)
+
+
+@custom_jvp
+def _zeta(x: Any, q: Any) -> Any:
+    return lax.zeta(x, q)
+
+
+@_zeta.defjvp
+def _zeta_jvp(primals: tuple, tangents: tuple) -> tuple:
+    # NOTE: as in jax, the series gives both the tangent and the primal output here.
+    return jvp(_zeta_series, primals, tangents)
+
+
+def zeta(x: Any, q: Any = None) -> Any:
+    """The Hurwitz zeta function `zeta(x, q) = sum_{n >= 0} (n + q)**-x` (`lax.zeta`).
+
+    Differentiable in both arguments by a truncated Euler-Maclaurin series, as in jax
+    (whose derivatives these match, as does the primal value it reports with them).
+
+    Raises:
+      NotImplementedError: for `q=None` (the Riemann zeta function), as in jax.
+
+    >>> zeta(2., 1.)  # pi**2 / 6
+    Array(1.644934, dtype=float32, weak_type=True)
+    """
+    if q is None:
+        raise NotImplementedError(
+            "lamina.scipy.special.zeta: the Riemann zeta function (q=None) is not "
+            "implemented, as in jax; pass q (q=1. gives Riemann's) to compute the "
+            "Hurwitz zeta function")
+    x, q = _real("zeta", x, q)
+    return _zeta(x, q)

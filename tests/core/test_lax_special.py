@@ -253,3 +253,44 @@ def test_grad_under_jit_and_vmap():
     want = jax.jit(jax.vmap(jax.grad(lambda a, x: jax.lax.igammac(a, x).sum()), (0, None)))(
         jnp.stack([GA, GA * 2]), GX)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+# --------------------------------------------------------------------------------------
+# betainc and zeta: operand rules (values: tests/test_scipy_betainc_zeta.py)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["betainc", "zeta"])
+def test_betainc_zeta_operand_rules_like_jax(name):
+    ours, theirs = getattr(lax, name), getattr(jax.lax, name)
+    v = np.array([0.25, 0.5, 0.75], f32)
+    good = [(2., .5), (v, 2.), (2., v), (v, np.float32(2.)), (v, v)]
+    bad = [(1, 2), (v, v.astype(f16)), (v.astype(np.int32), v.astype(np.int32)),
+           (v, np.ones(2, f32)), (v, v.astype(np.complex64))]
+    if name == "betainc":  # a third operand, x
+        good = [(*args, x) for args, x in zip(good, [.5, v, .5, v, v])]
+        bad = [(*args, x) for args, x in zip(bad, [.5, v, v.astype(np.int32), v, v])]
+        good.append((2., 3., v))
+    for args in good:
+        got, want = ours(*args), theirs(*args)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        assert got.weak_type == want.weak_type
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    for args in bad:
+        with pytest.raises(TypeError):
+            theirs(*args)
+        with pytest.raises(TypeError, match=f"lax.{name}"):
+            ours(*args)
+
+
+def test_betainc_zeta_zero_size_and_abstract_eval():
+    z = np.zeros((0, 3), f32)
+    assert lax.betainc(z, z, z).shape == (0, 3) and lax.zeta(z, z).shape == (0, 3)
+    spec = jax.ShapeDtypeStruct((2, 5), f64)
+    with lamina.config.override(enable_x64=True):
+        out = lamina.eval_shape(lax.betainc, 1.0, spec, spec)
+        assert (out.shape, out.dtype) == ((2, 5), f64)
+        out = lamina.eval_shape(lax.zeta, spec, 1.0)
+        assert (out.shape, out.dtype) == ((2, 5), f64)
+    program = str(lamina.make_jaxpr(lax.betainc)(np.ones(3, f32), 2., np.ones(3, f32)))
+    assert "regularized_incomplete_beta" in program
