@@ -235,38 +235,6 @@ def sinc(x: ArrayLike, /) -> Any:
     return _where(is_zero, _const(x, 1), lax.div(lax.sin(safe), safe))
 
 
-# Chebyshev coefficients of exp(-x) i0(x) (Cephes' i0.c): on [0, 8] in y = x/2 - 2,
-# and on (8, inf) in y = 32/x - 2, where the expansion is of sqrt(x) exp(-x) i0(x).
-_I0_A = (-4.41534164647933937950e-18, 3.33079451882223809783e-17, -2.43127984654795469359e-16,
-         1.71539128555513303061e-15, -1.16853328779934516808e-14, 7.67618549860493561688e-14,
-         -4.85644678311192946090e-13, 2.95505266312963983461e-12, -1.72682629144155570723e-11,
-         9.67580903537323691224e-11, -5.18979560163526290666e-10, 2.65982372468238665035e-9,
-         -1.30002500998624804212e-8, 6.04699502254191894932e-8, -2.67079385394061173391e-7,
-         1.11738753912010371815e-6, -4.41673835845875056359e-6, 1.64484480707288970893e-5,
-         -5.75419501008210370398e-5, 1.88502885095841655729e-4, -5.76375574538582365885e-4,
-         1.63947561694133579842e-3, -4.32430999505057594430e-3, 1.05464603945949983183e-2,
-         -2.37374148058994688156e-2, 4.93052842396707084878e-2, -9.49010970480476444210e-2,
-         1.71620901522208775349e-1, -3.04682672343198398683e-1, 6.76795274409476084995e-1)
-_I0_B = (-7.23318048787475395456e-18, -4.83050448594418207126e-18, 4.46562142029675999901e-17,
-         3.46122286769746109310e-17, -2.82762398051658348494e-16, -3.42548561967721913462e-16,
-         1.77256013305652638360e-15, 3.81168066935262242075e-15, -9.55484669882830764870e-15,
-         -4.15056934728722208663e-14, 1.54008621752140982691e-14, 3.85277838274214270114e-13,
-         7.18012445138366623367e-13, -1.79417853150680611778e-12, -1.32158118404477131188e-11,
-         -3.14991652796324136454e-11, 1.18891471078464383424e-11, 4.94060238822496958910e-10,
-         3.39623202570838634515e-9, 2.26666899049817806459e-8, 2.04891858946906374183e-7,
-         2.89137052083475648297e-6, 6.88975834691682398426e-5, 3.36911647825569408990e-3,
-         8.04490411014108831608e-1)
-
-
-def _chbevl(y: Any, coeffs: Sequence[float]) -> Any:
-    b0 = _const(y, coeffs[0])
-    b1 = b2 = _const(y, 0.0)
-    for c in coeffs[1:]:
-        b2, b1 = b1, b0
-        b0 = lax.add(lax.sub(lax.mul(y, b1), b2), _const(y, c))
-    return lax.mul(lax.sub(b0, b2), _const(y, 0.5))
-
-
 def i0(x: ArrayLike, /) -> Any:
     """Modified Bessel function of the first kind, order 0 (jax.numpy.i0).
 
@@ -280,18 +248,25 @@ def i0(x: ArrayLike, /) -> Any:
     if dtypes.is_complex(x.dtype):
         raise ValueError(f"{_name('i0')}: complex inputs are not supported "
                          f"(got {x.aval.str_short()})")
-    dtype = x.dtype
-    # NOTE: the Chebyshev sums cancel heavily; 16-bit floats evaluate them in float32.
-    wide = _convert(x, dtypes.float32, x.weak_type) if dtype in (
-        dtypes.float16, dtypes.bfloat16) else x
-    a = lax.abs(wide)
-    small = lax.le(a, _const(a, 8.0))
-    y_small = lax.sub(lax.mul(a, _const(a, 0.5)), _const(a, 2.0))
-    y_large = lax.sub(lax.div(_const(a, 32.0), _where(small, _const(a, 1.0), a)),
-                      _const(a, 2.0))
-    scaled = _where(small, _chbevl(y_small, _I0_A),
-                    lax.div(_chbevl(y_large, _I0_B), lax.sqrt(_where(small, _const(a, 1.0), a))))
-    return _convert(lax.mul(lax.exp(a), scaled), dtype, x.weak_type)
+    return _i0_custom(x)
+
+
+def _i0_impl(x: Any) -> Any:
+    # NOTE: exp(|x|) times the scaled function, whose lax primitive carries the
+    # Chebyshev series.
+    return lax.mul(lax.exp(lax.abs(x)), lax.bessel_i0e(x))
+
+
+def _make_i0_custom() -> Any:
+    from lamina.custom_derivatives import custom_jvp
+    fn = custom_jvp(_i0_impl)
+    # NOTE: I0' = I1 = exp(|x|) i1e(x), exactly 0 at x = 0 (differentiating the product
+    # above would meet abs's and sign's kinks there), as jax.
+    fn.defjvps(lambda g, ans, x: lax.mul(g, lax.mul(lax.exp(lax.abs(x)), lax.bessel_i1e(x))))
+    return fn
+
+
+_i0_custom = _make_i0_custom()
 
 
 # --------------------------------------------------------------------------------------
