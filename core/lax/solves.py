@@ -141,6 +141,22 @@ def _weak_promotions(traced: _Traced, tree: Any, avals: Sequence[AbstractArray]
     return promote
 
 
+def _stage_square(api: str, name: str, fn: Callable[[Any], Any], leaves: list[Any],
+                  tree: Any) -> tuple[_Traced, list[Any], list[AbstractArray]]:
+    """`fn` (an operator from the space of `leaves` to itself) staged at their types,
+    with `(staged, leaves, avals)` returned; Python-scalar leaves take the dtype `fn`
+    gives them, as a loop's weakly typed carry does."""
+    avals = [_abstractify(api, x) for x in leaves]
+    staged = _stage(api, name, fn, [tree], avals)
+    promote = _weak_promotions(staged, tree, avals)
+    if promote:
+        leaves = [convert_element_type(x, promote[i]) if i in promote else x
+                  for i, x in enumerate(leaves)]
+        avals = [_abstractify(api, x) for x in leaves]
+        staged = _stage(api, name, fn, [tree], avals)
+    return staged, leaves, avals
+
+
 # --------------------------------------------------------------------------------------
 # custom_linear_solve: the primitive
 # --------------------------------------------------------------------------------------
@@ -387,15 +403,7 @@ def custom_linear_solve(matvec: Callable[[Any], Any], b: Any, solve: Solver,
     fix = ("matvec maps a value shaped like b to one shaped like b (the operator is "
            "square): make it return the same pytree of arrays of the same shapes and "
            "dtypes (cast with .astype(b.dtype) if needed).")
-    for attempt in range(2):
-        b_avals = [_abstractify(api, x) for x in b_flat]
-        mv = _stage(api, "matvec", matvec, [tree], b_avals)
-        promote = _weak_promotions(mv, tree, b_avals) if attempt == 0 else {}
-        if not promote:
-            break
-        # NOTE: a Python scalar in b takes matvec's dtype, as a loop's weak carry does.
-        b_flat = [convert_element_type(x, promote[i]) if i in promote else x
-                  for i, x in enumerate(b_flat)]
+    mv, b_flat, b_avals = _stage_square(api, "matvec", matvec, b_flat, tree)
     _check_space(api, "matvec", "b", mv, tree, b_avals, fix)
     sol = _stage(api, "solve", lambda x: solve(matvec, x), [tree], b_avals, has_aux)
     _check_space(api, "solve", "b", sol, tree, b_avals,
@@ -511,14 +519,7 @@ def custom_root(f: Callable[[Any], Any], initial_guess: Any, solve: Solver,
     fix = ("f maps a value shaped like initial_guess to one shaped like it (a system "
            "of as many equations as unknowns): make f return the same pytree of arrays "
            "of the same shapes and dtypes, or pass an initial guess of f's output type.")
-    for attempt in range(2):
-        avals = [_abstractify(api, x) for x in guess_flat]
-        f_t = _stage(api, "f", f, [tree], avals)
-        promote = _weak_promotions(f_t, tree, avals) if attempt == 0 else {}
-        if not promote:
-            break
-        guess_flat = [convert_element_type(x, promote[i]) if i in promote else x
-                      for i, x in enumerate(guess_flat)]
+    f_t, guess_flat, avals = _stage_square(api, "f", f, guess_flat, tree)
     _check_space(api, "f", "initial_guess", f_t, tree, avals, fix)
     sol = _stage(api, "solve", lambda x: solve(f, x), [tree], avals, has_aux)
     _check_space(api, "solve", "initial_guess", sol, tree, avals,
