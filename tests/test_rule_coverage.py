@@ -13,9 +13,13 @@ from lamina.ir import all_primitives
 NO_JVP = {
     "geqrf": "differentiated through qr, as in jax (geqrf is qr's building block)",
     "householder_product": "differentiated through qr, as in jax",
+    "rng_uniform": "a stateful sample; jax defines no derivative either",
+    "scatter_apply": "an arbitrary update function; jax defines no derivative either",
 }
 NO_BATCHING = {
     "iota": "has no operands, so it can never be batched",
+    "platform_index": "has no operands, so it can never be batched",
+    "rng_uniform": "scalar bounds and a stateful draw; jax has no batching rule either",
 }
 # Primitives linear in (some of) their array operands: each needs a transpose rule.
 LINEAR = """add add_any sub neg mul div convert_element_type real imag complex conj
@@ -24,7 +28,7 @@ LINEAR = """add add_any sub neg mul div convert_element_type real imag complex c
     reduce_window_sum dot_general conv_general_dilated gather scatter scatter_add
     scatter_sub scatter_mul triangular_solve fft jit cond scan remat custom_lin
     psum all_gather reduce_scatter all_to_all ppermute pmap sharding_constraint
-    shard_map custom_linear_solve""".split()
+    shard_map custom_linear_solve optimization_barrier""".split()
 
 PRIMITIVES = {p.name: p for p in all_primitives()}
 

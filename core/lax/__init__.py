@@ -19,3 +19,13 @@ from lamina.lax import calls as _calls  # noqa: F401  (jit_p and its rules)
 from lamina.lax.collectives import *  # noqa: F401,F403
 from lamina.lax.parallel_conveniences import *  # noqa: F401,F403
 from lamina.lax.sharding_ops import *  # noqa: F401,F403
+from lamina.lax.conveniences import *  # noqa: F401,F403
+from lamina.lax.rng import *  # noqa: F401,F403
+from lamina.lax.barriers import *  # noqa: F401,F403
+from lamina.lax.platform import *  # noqa: F401,F403
+from lamina.lax.composites import *  # noqa: F401,F403
+from lamina.lax.ann import *  # noqa: F401,F403
+from lamina.lax.patches import *  # noqa: F401,F403
+from lamina.lax.ragged import *  # noqa: F401,F403
+from lamina.lax.scatter_apply import *  # noqa: F401,F403
+from lamina.lax.type_aliases import *  # noqa: F401,F403
