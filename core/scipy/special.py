@@ -14,7 +14,9 @@ Array([0., 0.], dtype=float32)
 """
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from fractions import Fraction
 from typing import Any
 
@@ -23,18 +25,25 @@ import numpy as np
 import lamina.numpy as lnp
 from lamina import dtypes, lax
 from lamina._api_ad import jvp
+from lamina._api_batching import vmap
+from lamina._api_jit import jit
 from lamina.custom_derivatives import custom_jvp
 from lamina.numpy._util import promote_args_inexact
 from lamina.scipy import _softmax
+from lamina.scipy._erfcx_dawsn import dawsn as dawsn, erfcx as erfcx
+from lamina.scipy._exponential_integrals import (
+    exp1 as exp1, expi as expi, expn as expn, spence as spence)
 from lamina.scipy._bessel import i0 as i0, i0e as i0e, i1 as i1, i1e as i1e
 from lamina.scipy._normal import log_ndtr as log_ndtr, ndtr as ndtr, ndtri as ndtri
 from lamina.scipy._softmax import logsumexp as logsumexp
 
 __all__ = [
-    "beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit",
-    "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e",
-    "kl_div", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
-    "ndtri", "polygamma", "rel_entr", "softmax", "xlog1py", "xlogy", "zeta",
+    "bernoulli", "bessel_jn", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb",
+    "dawsn", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi",
+    "expit", "expn", "factorial", "gamma", "gammainc", "gammaincc", "gammaln",
+    "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax",
+    "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "poch",
+    "polygamma", "rel_entr", "softmax", "spence", "xlog1py", "xlogy", "zeta",
 ]
 
 Axis = int | tuple[int, ...] | None
@@ -481,3 +490,213 @@ def zeta(x: Any, q: Any = None) -> Any:
             "Hurwitz zeta function")
     x, q = _real("zeta", x, q)
     return _zeta(x, q)
+
+
+# --------------------------------------------------------------------------------------
+# Factorials, binomials, Pochhammer, real log-gamma, Box-Cox, Bernoulli numbers
+# --------------------------------------------------------------------------------------
+
+
+def factorial(n: Any, exact: bool = False) -> Any:
+    """`n!` as a float, `exp(lgamma(n + 1))` (so non-integers give `gamma(n + 1)`), and
+    0 for negative `n`.
+
+    Args:
+      n: real array.
+      exact: only `False` is supported (no arbitrary-precision integers), as in jax.
+
+    Raises:
+      NotImplementedError: for `exact=True`.
+
+    >>> factorial(4.)
+    Array(24.000023, dtype=float32, weak_type=True)
+    """
+    if exact:
+        raise NotImplementedError("lamina.scipy.special.factorial: exact=True is not "
+                                  "supported (as in jax); use exact=False")
+    n, = _real("factorial", n)
+    return lnp.where(n < 0, 0, lax.exp(lax.lgamma(n + 1)))
+
+
+def comb(N: Any, k: Any, *, repetition: bool = False) -> Any:
+    """The binomial coefficient "N choose k" as a float, from `gammaln`; 0 where
+    `N < 0`, `k < 0` or (without repetition) `k > N`.
+
+    Args:
+      N: number of things (real array).
+      k: number taken (real array).
+      repetition: count combinations with repetition, `comb(N + k - 1, k)`.
+
+    >>> comb(5., 2.)
+    Array(9.999995, dtype=float32, weak_type=True)
+    """
+    N, k = _real("comb", N, k)
+    if repetition:
+        with_repetition = comb(N + k - 1, k, repetition=False)
+        return lnp.where((k == 0) & (N >= 0), 1.0, with_repetition)
+    valid = (k <= N) & (N >= 0) & (k >= 0)
+    safe_N, safe_k = lnp.where(valid, N, 0.0), lnp.where(valid, k, 0.0)
+    log_comb = (lax.lgamma(safe_N + 1) - lax.lgamma(safe_k + 1)
+                - lax.lgamma(safe_N + 1 - safe_k))
+    return lnp.where(valid, lax.exp(log_comb), 0.0)
+
+
+@custom_jvp
+def _poch(z: Any, m: Any) -> Any:
+    one = lnp.asarray(np.asarray(1, z.dtype))
+    return lnp.where(m == 0.0, one, gamma(z + m) / gamma(z))
+
+
+_poch.defjvps(
+    lambda z_dot, ans, z, m: ((lax.digamma(z + m) - lax.digamma(z)) * _poch(z, m)
+                              * z_dot),
+    lambda m_dot, ans, z, m: lax.digamma(z + m) * _poch(z, m) * m_dot,
+)
+
+
+def poch(z: Any, m: Any) -> Any:
+    """The Pochhammer symbol (rising factorial) `(z)_m = gamma(z + m) / gamma(z)`, 1 for
+    `m == 0`; real inputs only.
+
+    Derivatives (jax's): `(digamma(z + m) - digamma(z)) poch(z, m)` in `z` and
+    `digamma(z + m) poch(z, m)` in `m`.
+
+    >>> poch(2., 3.)  # 2 * 3 * 4
+    Array(24.000023, dtype=float32)
+    """
+    z, m = _real("poch", z, m)
+    return _poch(z, m)
+
+
+def loggamma(x: Any) -> Any:
+    """The principal branch of `log(gamma(x))`: for real `x` this is `gammaln(x)` on
+    `x > 0` and NaN elsewhere (where `gamma` may be negative).
+
+    Raises:
+      ValueError: for complex inputs (jax's complex branch is not implemented here).
+
+    >>> import lamina.numpy as lnp
+    >>> loggamma(lnp.array([0.5, 3., -0.5]))
+    Array([0.5723648, 0.6931474,       nan], dtype=float32)
+    """
+    x, = _real("loggamma", x)
+    return lnp.where(x > 0, lax.lgamma(x), np.nan)
+
+
+def boxcox(x: Any, lmbda: Any) -> Any:
+    """The Box-Cox transform `(x**lmbda - 1) / lmbda` (computed as
+    `expm1(lmbda log(x)) / lmbda`), and `log(x)` for `lmbda == 0`; NaN for `x < 0`.
+
+    >>> boxcox(4., 0.5)
+    Array(2., dtype=float32, weak_type=True)
+    """
+    x, lmbda = _real("boxcox", x, lmbda)
+    return _boxcox_of_log(lnp.log(x), lmbda)
+
+
+def boxcox1p(x: Any, lmbda: Any) -> Any:
+    """The Box-Cox transform of `1 + x`, accurate for small `x`: `log1p(x)` for
+    `lmbda == 0`, else `expm1(lmbda log1p(x)) / lmbda`; NaN for `x < -1`.
+
+    >>> boxcox1p(3., 0.5)
+    Array(2., dtype=float32, weak_type=True)
+    """
+    x, lmbda = _real("boxcox1p", x, lmbda)
+    return _boxcox_of_log(lnp.log1p(x), lmbda)
+
+
+def _boxcox_of_log(log_x: Any, lmbda: Any) -> Any:
+    lmbda_is_zero = lmbda == 0
+    safe_lmbda = lnp.where(lmbda_is_zero, lnp.ones_like(lmbda), lmbda)
+    return lnp.where(lmbda_is_zero, log_x, lnp.expm1(safe_lmbda * log_x) / safe_lmbda)
+
+
+def bernoulli(n: int) -> Any:
+    """The Bernoulli numbers `B_0 .. B_n` (the `B_1 = -1/2` convention), in the default
+    float dtype, by Chowla and Hartung's zeta-series formula for the even ones
+    (`B_2k = (-1)^(k+1) 2 (2k)! zeta(2k) / (2 pi)^(2k)`), as jax.
+
+    Args:
+      n: a concrete non-negative integer.
+
+    Raises:
+      TypeError: if `n` is not a concrete integer; ValueError if it is negative.
+
+    >>> bernoulli(4)
+    Array([ 1.        , -0.5       ,  0.16666667,  0.        ,
+           -0.03333325], dtype=float32)
+    """
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError("lamina.scipy.special.bernoulli: n must be a concrete integer "
+                        f"(it sets the output's shape), got {n!r}") from None
+    if n < 0:
+        raise ValueError(f"lamina.scipy.special.bernoulli: n must be >= 0, got {n}")
+    first = lnp.array([1, -1 / 2, 1 / 6])
+    if n < 3:
+        return first[:n + 1]
+    out = lnp.zeros(n + 1).at[:3].set(first)
+    m = lnp.arange(4, n + 1, 2, dtype=out.dtype)  # the even orders from 4
+    two_pi_ratio = (1.0 / np.pi ** 2) * lnp.cumprod(-(m - 1) * m / 4 / np.pi ** 2)
+    # zeta(m) - 1, from its first 48 terms (2**-50 is below float64's epsilon)
+    k = lnp.arange(2, 50, dtype=out.dtype)
+    zeta_minus_one = lnp.sum(k[:, None] ** -m[None, :], axis=0)
+    return out.at[4::2].set(two_pi_ratio * (1 + zeta_minus_one))
+
+
+# --------------------------------------------------------------------------------------
+# Bessel functions of the first kind, integer orders
+# --------------------------------------------------------------------------------------
+
+
+def _bessel_jn_step(carry: tuple, k: Any) -> tuple:
+    # Miller's backward recurrence J_k = 2 (k + 1) / z J_(k+1) - J_(k+2), started from
+    # (0, 1e-16) at a high order; `norm` sums 2 J_k over even k, which with J_0 gives
+    # the normalisation J_0 + 2 J_2 + 2 J_4 + ... = 1.
+    f0, f1, norm, z = carry
+    f = 2.0 * (k + 1.0) * f1 / z - f0
+    norm = lax.cond(lnp.mod(k, 2) == 0, lambda u: u[0] + 2.0 * u[1], lambda u: u[0],
+                    (norm, f))
+    return (f1, f, norm, z), f
+
+
+def _bessel_jn_scalar(z: Any, *, v: int, n_iter: int) -> Any:
+    c = lambda value: lnp.asarray(np.asarray(value, z.dtype))  # noqa: E731
+    (_, _, norm, _), values = lax.scan(_bessel_jn_step, (c(0.0), c(1e-16), c(0.0), z),
+                                       lax.iota(z.dtype, n_iter + 1), reverse=True)
+    return values[:v + 1] / (norm - values[0])
+
+
+def bessel_jn(z: Any, *, v: int, n_iter: int = 50) -> Any:
+    """Bessel functions of the first kind `J_0(z) .. J_v(z)` for real `z`, by Miller's
+    backward recurrence from order `n_iter` (Zhang and Jin, "Computation of Special
+    Functions", 1996), as jax.
+
+    Args:
+      z: real array.
+      v: the highest order, a concrete integer.
+      n_iter: the order the recurrence starts from (more for larger `|z|`).
+
+    Returns:
+      An array of shape `(v + 1, *z.shape)`, in `z`'s inexact dtype.
+
+    Raises:
+      ValueError: for complex `z`; TypeError if `v` is not a concrete integer.
+
+    >>> bessel_jn(1., v=2, n_iter=20)  # in float32 the default 50 overflows to NaN
+    Array([0.7651977 , 0.4400506 , 0.11490349], dtype=float32)
+    """
+    z, = promote_args_inexact("bessel_jn", z)
+    if dtypes.is_complex(z.dtype):
+        raise ValueError("lamina.scipy.special.bessel_jn does not support complex "
+                         f"inputs, got {z.dtype}")
+    try:
+        v = operator.index(v)
+    except TypeError:
+        raise TypeError("lamina.scipy.special.bessel_jn: v must be a concrete integer "
+                        f"(it sets the output's shape), got {v!r}") from None
+    fn = functools.partial(_bessel_jn_scalar, v=v, n_iter=int(n_iter))
+    for _ in range(z.ndim):
+        fn = vmap(fn)
+    return lnp.moveaxis(jit(fn)(z), -1, 0)
