@@ -17,6 +17,13 @@ import jax.tree_util
 import jax.scipy.linalg
 import jax.scipy.special
 import jax.scipy.stats
+import jax.scipy.fft
+import jax.scipy.integrate
+import jax.scipy.interpolate
+import jax.scipy.ndimage
+import jax.scipy.optimize
+import jax.scipy.signal
+import jax.scipy.sparse.linalg
 import pytest
 
 import lamina
@@ -29,6 +36,13 @@ import lamina.random
 import lamina.scipy.linalg
 import lamina.scipy.special
 import lamina.scipy.stats
+import lamina.scipy.fft
+import lamina.scipy.integrate
+import lamina.scipy.interpolate
+import lamina.scipy.ndimage
+import lamina.scipy.optimize
+import lamina.scipy.signal
+import lamina.scipy.sparse.linalg
 import lamina.tree_util
 import jax.random
 
@@ -63,6 +77,13 @@ def _public_functions(module: types.ModuleType) -> set[str]:
     (lamina.numpy.fft, jax.numpy.fft), (lamina.tree_util, jax.tree_util),
     (lamina.random, jax.random), (lamina.debug, jax.debug),
     (lamina.scipy.special, jax.scipy.special), (lamina.scipy.linalg, jax.scipy.linalg),
+    (lamina.scipy.fft, jax.scipy.fft),
+    (lamina.scipy.integrate, jax.scipy.integrate),
+    (lamina.scipy.interpolate, jax.scipy.interpolate),
+    (lamina.scipy.ndimage, jax.scipy.ndimage),
+    (lamina.scipy.optimize, jax.scipy.optimize),
+    (lamina.scipy.signal, jax.scipy.signal),
+    (lamina.scipy.sparse.linalg, jax.scipy.sparse.linalg),
     *[(getattr(lamina.scipy.stats, d), getattr(jax.scipy.stats, d))
       for d in lamina.scipy.stats.__dict__ if not d.startswith("_")
       and isinstance(getattr(lamina.scipy.stats, d), types.ModuleType)],

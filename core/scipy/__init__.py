@@ -1,7 +1,9 @@
-"""lamina.scipy: `jax.scipy`'s special functions, distributions and linear algebra.
+"""lamina.scipy: `jax.scipy`'s special functions, distributions, linear algebra,
+iterative solvers (`sparse.linalg`), `optimize`, `signal`, `fft` (DCTs), `ndimage`,
+`interpolate` and `integrate`.
 
 As in jax, the subpackages load on first use (`lamina.scipy.special`, `.stats`,
-`.linalg`), so `import lamina` does not pay for them; `import lamina.scipy.stats` and
+`.linalg`, ...), so `import lamina` does not pay for them; `import lamina.scipy.stats` and
 `from lamina.scipy import special` work as usual.
 
 >>> import lamina.scipy
@@ -13,7 +15,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("linalg", "special", "stats")
+_SUBMODULES = ("fft", "integrate", "interpolate", "linalg", "ndimage", "optimize", "signal",
+               "sparse", "special", "stats")
 
 __all__ = list(_SUBMODULES)
 
