@@ -276,9 +276,31 @@ def deserialize(client: Client, blob: bytes, devices: Sequence[Device],
     return client.deserialize_executable(blob, xc.DeviceList(tuple(devices)), options)
 
 
+# NOTE: jaxlib 0.10 checks an Array's shards against its aval unless told to skip (jax's
+# Python does the check); 0.11's result handler dropped the keyword and never checks,
+# while its ArrayImpl still takes it. Learn once per constructor which form it takes.
+_skip_checks: dict[Any, dict[str, bool]] = {}
+
+
+def _unchecked(make: Any, *args: Any) -> Any:
+    """`make(*args)` without jaxlib's shard checks, with whichever jaxlib is installed."""
+    kwargs = _skip_checks.get(make)
+    if kwargs is not None:
+        return make(*args, **kwargs)
+    try:
+        out = make(*args, _skip_checks=True)
+    except TypeError as e:
+        if "_skip_checks" not in str(e):
+            raise
+        _skip_checks[make] = {}
+        return make(*args)
+    _skip_checks[make] = {"_skip_checks": True}
+    return out
+
+
 def result_handler(aval: Any, device: Device) -> Any:
-    return _jax.array_result_handler(aval, _jax.SingleDeviceSharding(device), True,
-                                     _skip_checks=True)
+    return _unchecked(_jax.array_result_handler, aval, _jax.SingleDeviceSharding(device),
+                      True)
 
 
 # -- multi-device buffers (JAXLIB_FACTS §4) ----------------------------------------------
@@ -298,8 +320,8 @@ def assemble_shards(aval: Any, devices: Sequence[Device],
     The caller checks the shards' shapes, dtypes and devices: a bad multi-device
     argument can segfault an execute (JAXLIB_FACTS §4).
     """
-    return _jax.ArrayImpl(aval, _device_list_sharding(devices), list(shards), True,
-                          _skip_checks=True)
+    return _unchecked(_jax.ArrayImpl, aval, _device_list_sharding(devices), list(shards),
+                      True)
 
 
 def shard_buffers(buf: DeviceBuffer) -> list[DeviceBuffer]:
@@ -310,8 +332,8 @@ def shard_buffers(buf: DeviceBuffer) -> list[DeviceBuffer]:
 def multi_device_result_handler(aval: Any, devices: Sequence[Device]) -> Any:
     """A handler producing one multi-device buffer per output of a program compiled for
     `devices` (`aval` is the global type; jaxlib does not check it against the shards)."""
-    return _jax.array_result_handler(aval, _device_list_sharding(devices), True,
-                                     _skip_checks=True)
+    return _unchecked(_jax.array_result_handler, aval, _device_list_sharding(devices),
+                      True)
 
 
 def make_launcher(executable: LoadedExecutable, handlers: Sequence[Any]) -> Any:

@@ -145,7 +145,9 @@ class Array:
         npy = self._npy
         if npy is None:
             self._check_alive()
-            if self.aval.dtype == _BFLOAT16:
+            if self.aval.dtype == _BFLOAT16 and self._buf.platform() == "cpu":
+                # NOTE: the CPU view goes through DLPack, which has no bfloat16 numpy
+                # takes; an accelerator's host copy (PJRT's transfer) keeps the dtype.
                 npy = _jaxlib.host_view(_bitcast_to_uint16(self)._buf).view(_BFLOAT16)
             else:
                 npy = _jaxlib.host_view(self._buf)
