@@ -14,6 +14,7 @@ from lamina.scipy.stats import chi2 as chi2
 from lamina.scipy.stats import dirichlet as dirichlet
 from lamina.scipy.stats import expon as expon
 from lamina.scipy.stats import gamma as gamma
+from lamina.scipy.stats._kde import gaussian_kde as gaussian_kde
 from lamina.scipy.stats import gennorm as gennorm
 from lamina.scipy.stats import geom as geom
 from lamina.scipy.stats import gumbel_l as gumbel_l
