@@ -34,16 +34,20 @@ from lamina.scipy._erfcx_dawsn import dawsn as dawsn, erfcx as erfcx
 from lamina.scipy._exponential_integrals import (
     exp1 as exp1, expi as expi, expn as expn, spence as spence)
 from lamina.scipy._bessel import i0 as i0, i0e as i0e, i1 as i1, i1e as i1e
+from lamina.scipy._fresnel_sici import fresnel as fresnel, sici as sici
+from lamina.scipy._hypergeometric import hyp1f1 as hyp1f1, hyp2f1 as hyp2f1
 from lamina.scipy._normal import log_ndtr as log_ndtr, ndtr as ndtr, ndtri as ndtri
+from lamina.scipy._owens_t import owens_t as owens_t
 from lamina.scipy._softmax import logsumexp as logsumexp
 
 __all__ = [
     "bernoulli", "bessel_jn", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb",
     "dawsn", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi",
-    "expit", "expn", "factorial", "gamma", "gammainc", "gammaincc", "gammaln",
-    "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax",
-    "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "poch",
-    "polygamma", "rel_entr", "softmax", "spence", "xlog1py", "xlogy", "zeta",
+    "expit", "expn", "factorial", "fresnel", "gamma", "gammainc", "gammaincc",
+    "gammaln", "gammasgn", "hyp1f1", "hyp2f1", "i0", "i0e", "i1", "i1e", "kl_div",
+    "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp", "multigammaln", "ndtr",
+    "ndtri", "owens_t", "poch", "polygamma", "rel_entr", "sici", "softmax", "spence",
+    "xlog1py", "xlogy", "zeta",
 ]
 
 Axis = int | tuple[int, ...] | None
