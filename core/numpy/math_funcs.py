@@ -248,6 +248,11 @@ def i0(x: ArrayLike, /) -> Any:
     if dtypes.is_complex(x.dtype):
         raise ValueError(f"{_name('i0')}: complex inputs are not supported "
                          f"(got {x.aval.str_short()})")
+    if x.dtype in (dtypes.float16, dtypes.bfloat16):
+        # NOTE: in float32: exp(|x|) alone overflows float16 from |x| ~ 11.1, where I0
+        # itself (~8e3 at 11) does not.
+        return _convert(_i0_custom(_convert(x, dtypes.float32, x.weak_type)), x.dtype,
+                        x.weak_type)
     return _i0_custom(x)
 
 
