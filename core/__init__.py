@@ -17,6 +17,7 @@ from lamina.backend.client import (
     process_indices as process_indices,
 )
 from lamina.ir import ShapeDtypeStruct as ShapeDtypeStruct
+from lamina._caches import clear_caches as clear_caches
 from lamina._device_api import (
     block_until_ready as block_until_ready,
     device_get as device_get,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
+import weakref
 from typing import Any, Callable, Hashable, Sequence
 
 from lamina import tree_util
@@ -301,6 +302,10 @@ def _tree_launcher(exe: Any, staged: _Staged, leaves: Sequence[Any],
     return launch
 
 
+# Every live jitted function, so that `lamina.clear_caches()` can empty their tables.
+_live: "weakref.WeakSet[JitWrapped]" = weakref.WeakSet()
+
+
 class JitWrapped:
     """The callable returned by `lamina.jit(fun)`."""
 
@@ -328,6 +333,7 @@ class JitWrapped:
         # entry that served last, tried first by structure alone (no key to build).
         self._fast_trees: tuple[dict[tuple[Any, ...], Any], ...] = ({}, {})
         self._recent: list[Any] = [None] * 4
+        _live.add(self)
         self._fast_ok = (not self._sig.static_argnums and in_shardings is None
                          and out_shardings is None)
         # ... the fast path for calls with keyword or static arguments: keyed on

@@ -25,6 +25,16 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    # NOTE: each XLA:CPU executable holds memory mappings of its own; a worker that
+    # keeps every program of ~5,000 tests reaches vm.max_map_count (65530) and XLA
+    # crashes in its next compile. Dropping them after each test file bounds that.
+    yield
+    import lamina
+    lamina.clear_caches()
+
+
 @pytest.fixture(autouse=True)
 def _config_unchanged():
     from lamina.config import config
